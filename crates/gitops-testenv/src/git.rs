@@ -1,0 +1,502 @@
+//! Git servers on 127.0.0.1 for tests, each a real server process over a directory of bare
+//! repositories ([`GitRepos`]):
+//!
+//! * [`GitDaemon`]: `git daemon`, for `git://` URLs;
+//! * [`GitHttp`]: `git http-backend` (smart HTTP) run as CGI by lighttpd, optionally behind HTTP
+//!   basic auth. lighttpd (a Debian package) was chosen over an HTTP front of our own: it speaks
+//!   HTTP/1.1 fully (chunked request bodies, which git sends for large pushes) and its CGI and
+//!   basic-auth modules need a ten-line configuration;
+//! * [`GitSsh`]: OpenSSH's `sshd` on a free port with a generated host key and user key, for
+//!   `ssh://` URLs; the login user is the user running the tests.
+//!
+//! Every server stops when its value is dropped. The programs come from Debian's `git`,
+//! `lighttpd` and `openssh-server` packages, which `scripts/install-deps` installs.
+
+use std::io::Write as _;
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use tempfile::TempDir;
+
+/// Runs `git` with `args` (in `dir` when given), isolated from the user's and system's Git
+/// configuration, and returns its stdout; fails with its stderr when it exits non-zero.
+pub fn git(dir: Option<&Path>, args: &[&str]) -> anyhow::Result<String> {
+    let output = git_command(dir, args).output().context("running git")?;
+    check(&output, &format!("git {}", args.join(" ")))?;
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+/// A `git` command isolated from the user's and the system's Git configuration, with a fixed
+/// author and committer; add environment (for example `GIT_SSH_COMMAND`) before running it.
+pub fn git_command(dir: Option<&Path>, args: &[&str]) -> Command {
+    let mut command = Command::new("git");
+    if let Some(dir) = dir {
+        command.current_dir(dir);
+    }
+    command
+        .args(args)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .env("GIT_ASKPASS", "/bin/false")
+        .env("SSH_ASKPASS", "/bin/false")
+        .env("GIT_AUTHOR_NAME", "gitops-testenv")
+        .env("GIT_AUTHOR_EMAIL", "testenv@localhost")
+        .env("GIT_COMMITTER_NAME", "gitops-testenv")
+        .env("GIT_COMMITTER_EMAIL", "testenv@localhost")
+        .stdin(Stdio::null());
+    command
+}
+
+fn check(output: &Output, what: &str) -> anyhow::Result<()> {
+    if output.status.success() {
+        return Ok(());
+    }
+    bail!(
+        "{what} failed with {}: {}{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr),
+        String::from_utf8_lossy(&output.stdout)
+    )
+}
+
+/// A directory of bare repositories, removed when dropped.
+#[derive(Debug)]
+pub struct GitRepos {
+    dir: TempDir,
+}
+
+impl GitRepos {
+    /// A new, empty directory of repositories.
+    pub fn new() -> anyhow::Result<GitRepos> {
+        Ok(GitRepos {
+            dir: tempfile::Builder::new()
+                .prefix("gitops-git-repos-")
+                .tempdir()?,
+        })
+    }
+
+    /// The directory; repository `name` is `<root>/<name>.git`.
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Creates the bare repository `<name>.git` whose branch `main` has one commit with `files`
+    /// (path relative to the repository root, content). Returns its path. Pushes to it are
+    /// allowed over every transport.
+    pub fn create(&self, name: &str, files: &[(&str, &str)]) -> anyhow::Result<PathBuf> {
+        let work = tempfile::Builder::new()
+            .prefix("gitops-git-work-")
+            .tempdir()?;
+        git(
+            Some(work.path()),
+            &["init", "--quiet", "--initial-branch=main"],
+        )?;
+        for (path, content) in files {
+            let file = work.path().join(path);
+            if let Some(parent) = file.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            std::fs::write(&file, content)?;
+        }
+        git(Some(work.path()), &["add", "--all"])?;
+        git(
+            Some(work.path()),
+            &["commit", "--quiet", "--allow-empty", "-m", "initial"],
+        )?;
+        let bare = self.root().join(format!("{name}.git"));
+        let bare_str = bare.to_str().context("repository path is not UTF-8")?;
+        git(
+            None,
+            &[
+                "clone",
+                "--quiet",
+                "--bare",
+                &work.path().to_string_lossy(),
+                bare_str,
+            ],
+        )?;
+        git(Some(&bare), &["config", "http.receivepack", "true"])?;
+        git(Some(&bare), &["config", "daemon.receivepack", "true"])?;
+        Ok(bare)
+    }
+}
+
+/// A free TCP port on 127.0.0.1 (free when this returns; the server binds it right after).
+fn free_port() -> anyhow::Result<u16> {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
+    Ok(listener.local_addr()?.port())
+}
+
+/// Waits until `child` accepts TCP connections on `port`, failing early if it exits.
+fn wait_listening(child: &mut Child, port: u16, log: &Path, what: &str) -> anyhow::Result<()> {
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(status) = child.try_wait()? {
+            let log = std::fs::read_to_string(log).unwrap_or_default();
+            bail!("{what} exited with {status}: {log}");
+        }
+        if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            bail!("{what} is not listening on {addr} after 20s");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Finds a program on `PATH` or in the given fallback locations (sbin is not always on `PATH`).
+fn program(name: &str, fallbacks: &[&str]) -> anyhow::Result<PathBuf> {
+    let on_path = std::env::var_os("PATH")
+        .map(|path| {
+            std::env::split_paths(&path)
+                .map(|dir| dir.join(name))
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default();
+    on_path
+        .into_iter()
+        .chain(fallbacks.iter().map(PathBuf::from))
+        .find(|p| p.is_file())
+        .with_context(|| format!("{name} is not installed (run scripts/install-deps)"))
+}
+
+/// A server process killed (and reaped) on drop, with its own scratch directory.
+#[derive(Debug)]
+struct Server {
+    child: Child,
+    dir: TempDir,
+}
+
+impl Server {
+    fn spawn(mut command: Command, dir: TempDir, port: u16, what: &str) -> anyhow::Result<Server> {
+        let log = dir.path().join("server.log");
+        let log_file = std::fs::File::create(&log)?;
+        command
+            .stdin(Stdio::null())
+            .stdout(log_file.try_clone()?)
+            .stderr(log_file);
+        let child = command
+            .spawn()
+            .with_context(|| format!("starting {what}"))?;
+        let mut server = Server { child, dir };
+        wait_listening(&mut server.child, port, &log, what)?;
+        Ok(server)
+    }
+
+    /// What the server logged so far.
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `git daemon` on 127.0.0.1, serving every repository of a [`GitRepos`] over `git://`
+/// (fetch and push).
+#[derive(Debug)]
+pub struct GitDaemon {
+    server: Server,
+    port: u16,
+}
+
+impl GitDaemon {
+    /// Starts `git daemon` for the repositories under `repos`.
+    pub fn start(repos: &GitRepos) -> anyhow::Result<GitDaemon> {
+        let port = free_port()?;
+        let dir = tempfile::Builder::new()
+            .prefix("gitops-git-daemon-")
+            .tempdir()?;
+        let mut command = git_command(None, &[]);
+        command.args([
+            "daemon",
+            "--reuseaddr",
+            "--listen=127.0.0.1",
+            &format!("--port={port}"),
+            &format!("--base-path={}", repos.root().display()),
+            "--export-all",
+            "--enable=receive-pack",
+            "--informative-errors",
+            &repos.root().to_string_lossy(),
+        ]);
+        let server = Server::spawn(command, dir, port, "git daemon")?;
+        Ok(GitDaemon { server, port })
+    }
+
+    /// The `git://` URL of repository `name`.
+    pub fn url(&self, name: &str) -> String {
+        format!("git://127.0.0.1:{}/{name}.git", self.port)
+    }
+
+    /// What the daemon logged so far.
+    pub fn log(&self) -> String {
+        self.server.log()
+    }
+}
+
+/// Credentials for HTTP basic auth.
+#[derive(Debug, Clone)]
+pub struct BasicAuth {
+    /// User name.
+    pub user: String,
+    /// Password.
+    pub password: String,
+}
+
+/// `git http-backend` behind lighttpd on 127.0.0.1: smart HTTP for every repository of a
+/// [`GitRepos`], under `/git/`, optionally requiring basic auth for every request.
+#[derive(Debug)]
+pub struct GitHttp {
+    server: Server,
+    port: u16,
+    auth: Option<BasicAuth>,
+}
+
+impl GitHttp {
+    /// Starts the server; with `auth`, every request needs those credentials.
+    pub fn start(repos: &GitRepos, auth: Option<BasicAuth>) -> anyhow::Result<GitHttp> {
+        let lighttpd = program("lighttpd", &["/usr/sbin/lighttpd"])?;
+        let backend = [
+            "/usr/lib/git-core/git-http-backend",
+            "/usr/libexec/git-core/git-http-backend",
+        ]
+        .into_iter()
+        .map(PathBuf::from)
+        .find(|p| p.is_file())
+        .context("git-http-backend is not installed (run scripts/install-deps)")?;
+        let port = free_port()?;
+        let dir = tempfile::Builder::new()
+            .prefix("gitops-git-http-")
+            .tempdir()?;
+        let docroot = dir.path().join("htdocs");
+        std::fs::create_dir_all(&docroot)?;
+        let mut config = format!(
+            r#"server.modules = ("mod_alias", "mod_setenv", "mod_cgi", "mod_auth", "mod_authn_file")
+server.bind = "127.0.0.1"
+server.port = {port}
+server.document-root = "{docroot}"
+server.errorlog = "{errorlog}"
+server.upload-dirs = ("{tmp}")
+alias.url = ("/git" => "{backend}")
+$HTTP["url"] =~ "^/git" {{
+    cgi.assign = ("" => "")
+    setenv.add-environment = (
+        "GIT_PROJECT_ROOT" => "{root}",
+        "GIT_HTTP_EXPORT_ALL" => "1",
+        "GIT_CONFIG_NOSYSTEM" => "1",
+    )
+}}
+"#,
+            docroot = docroot.display(),
+            errorlog = dir.path().join("error.log").display(),
+            tmp = dir.path().display(),
+            backend = backend.display(),
+            root = repos.root().display(),
+        );
+        if let Some(auth) = &auth {
+            let users = dir.path().join("users");
+            let mut file = std::fs::File::create(&users)?;
+            writeln!(file, "{}:{}", auth.user, auth.password)?;
+            config.push_str(&format!(
+                r#"auth.backend = "plain"
+auth.backend.plain.userfile = "{users}"
+auth.require = ("/git" => ("method" => "basic", "realm" => "git", "require" => "valid-user"))
+"#,
+                users = users.display()
+            ));
+        }
+        let config_path = dir.path().join("lighttpd.conf");
+        std::fs::write(&config_path, config)?;
+        let mut command = Command::new(lighttpd);
+        command.arg("-D").arg("-f").arg(&config_path);
+        let server = Server::spawn(command, dir, port, "lighttpd")?;
+        Ok(GitHttp { server, port, auth })
+    }
+
+    /// The `http://` URL of repository `name`, without credentials.
+    pub fn url(&self, name: &str) -> String {
+        format!("http://127.0.0.1:{}/git/{name}.git", self.port)
+    }
+
+    /// The URL of repository `name` with the server's credentials in it (the plain URL when the
+    /// server has no auth).
+    pub fn url_with_credentials(&self, name: &str) -> String {
+        match &self.auth {
+            Some(auth) => format!(
+                "http://{}:{}@127.0.0.1:{}/git/{name}.git",
+                auth.user, auth.password, self.port
+            ),
+            None => self.url(name),
+        }
+    }
+
+    /// What lighttpd logged so far (its error log, where CGI errors go).
+    pub fn log(&self) -> String {
+        let errors =
+            std::fs::read_to_string(self.server.dir.path().join("error.log")).unwrap_or_default();
+        format!("{}{errors}", self.server.log())
+    }
+}
+
+/// OpenSSH's `sshd` on 127.0.0.1 and a free port, with a generated host key and user key, for
+/// `ssh://` access to the repositories of a [`GitRepos`] as the user running the tests.
+#[derive(Debug)]
+pub struct GitSsh {
+    server: Server,
+    port: u16,
+    user: String,
+    repos_root: PathBuf,
+}
+
+fn ssh_keygen(path: &Path) -> anyhow::Result<()> {
+    let output = Command::new("ssh-keygen")
+        .args([
+            "-q",
+            "-t",
+            "ed25519",
+            "-N",
+            "",
+            "-C",
+            "gitops-testenv",
+            "-f",
+        ])
+        .arg(path)
+        .stdin(Stdio::null())
+        .output()
+        .context("running ssh-keygen (run scripts/install-deps)")?;
+    check(&output, "ssh-keygen")
+}
+
+impl GitSsh {
+    /// Starts `sshd`. The user key authorised for the current user is [`GitSsh::user_key`];
+    /// [`GitSsh::known_hosts`] has the server's host key.
+    pub fn start(repos: &GitRepos) -> anyhow::Result<GitSsh> {
+        let sshd = program("sshd", &["/usr/sbin/sshd"])?;
+        let user = {
+            let output = Command::new("id").arg("-un").output()?;
+            check(&output, "id -un")?;
+            String::from_utf8_lossy(&output.stdout).trim().to_owned()
+        };
+        let is_root = user == "root";
+        if is_root {
+            // sshd running as root insists on its privilege separation directory.
+            std::fs::create_dir_all("/run/sshd").context("creating /run/sshd")?;
+        }
+        let port = free_port()?;
+        let dir = tempfile::Builder::new()
+            .prefix("gitops-git-ssh-")
+            .tempdir()?;
+        let host_key = dir.path().join("host_key");
+        let user_key = dir.path().join("user_key");
+        ssh_keygen(&host_key)?;
+        ssh_keygen(&user_key)?;
+        std::fs::copy(
+            dir.path().join("user_key.pub"),
+            dir.path().join("authorized_keys"),
+        )?;
+        let host_pub = std::fs::read_to_string(dir.path().join("host_key.pub"))?;
+        let mut fields = host_pub.split_whitespace();
+        let (Some(kind), Some(key)) = (fields.next(), fields.next()) else {
+            bail!("unexpected host key file: {host_pub}");
+        };
+        std::fs::write(
+            dir.path().join("known_hosts"),
+            format!("[127.0.0.1]:{port} {kind} {key}\n"),
+        )?;
+        let config = format!(
+            "ListenAddress 127.0.0.1
+Port {port}
+HostKey {host_key}
+PidFile {pidfile}
+AuthorizedKeysFile {authorized}
+AuthenticationMethods publickey
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PermitRootLogin prohibit-password
+AllowUsers {user}
+StrictModes no
+UsePAM no
+UseDNS no
+PrintMotd no
+AllowTcpForwarding no
+X11Forwarding no
+PermitUserEnvironment no
+LogLevel VERBOSE
+",
+            host_key = host_key.display(),
+            pidfile = dir.path().join("sshd.pid").display(),
+            authorized = dir.path().join("authorized_keys").display(),
+        );
+        let config_path = dir.path().join("sshd_config");
+        std::fs::write(&config_path, config)?;
+        let mut command = Command::new(sshd);
+        // -D: stay in the foreground; -e: log to stderr (our log file).
+        command.arg("-D").arg("-e").arg("-f").arg(&config_path);
+        let server = Server::spawn(command, dir, port, "sshd")?;
+        Ok(GitSsh {
+            server,
+            port,
+            user,
+            repos_root: repos.root().to_owned(),
+        })
+    }
+
+    /// The `ssh://` URL of repository `name`.
+    pub fn url(&self, name: &str) -> String {
+        format!(
+            "ssh://{}@127.0.0.1:{}{}/{name}.git",
+            self.user,
+            self.port,
+            self.repos_root.display()
+        )
+    }
+
+    /// The private key the server accepts (OpenSSH format, ed25519, no passphrase).
+    pub fn user_key(&self) -> PathBuf {
+        self.server.dir.path().join("user_key")
+    }
+
+    /// A known_hosts file with the server's host key for `[127.0.0.1]:<port>`.
+    pub fn known_hosts(&self) -> PathBuf {
+        self.server.dir.path().join("known_hosts")
+    }
+
+    /// The port sshd listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// A `GIT_SSH_COMMAND` value that logs in with [`GitSsh::user_key`] and checks the host key
+    /// strictly against [`GitSsh::known_hosts`], ignoring the user's SSH configuration.
+    pub fn ssh_command(&self) -> String {
+        format!(
+            "ssh -F /dev/null -i {} -o IdentitiesOnly=yes -o BatchMode=yes \
+             -o StrictHostKeyChecking=yes -o UserKnownHostsFile={}",
+            self.user_key().display(),
+            self.known_hosts().display()
+        )
+    }
+
+    /// A `git` command (see [`git_command`]) that uses [`GitSsh::ssh_command`] for ssh URLs.
+    pub fn git_command(&self, dir: Option<&Path>, args: &[&str]) -> Command {
+        let mut command = git_command(dir, args);
+        command.env("GIT_SSH_COMMAND", self.ssh_command());
+        command
+    }
+
+    /// What sshd logged so far.
+    pub fn log(&self) -> String {
+        self.server.log()
+    }
+}
