@@ -32,23 +32,30 @@ fn condition_true(conditions: Option<&Vec<serde_json::Value>>, kind: &str) -> bo
 async fn fake_nodes_are_ready_and_schedulable() {
     let client = Cluster::shared().unwrap().client().await.unwrap();
     let nodes: Api<Node> = Api::all(client);
-    let list = nodes
-        .list(&ListParams::default().labels("type=kwok"))
-        .await
-        .unwrap();
-    assert!(!list.items.is_empty());
-    for node in list.items {
-        let value = serde_json::to_value(&node).unwrap();
-        assert!(
-            condition_true(value["status"]["conditions"].as_array(), "Ready"),
-            "{value:#}"
-        );
-        let taints = node.spec.and_then(|s| s.taints).unwrap_or_default();
-        assert!(
-            taints.iter().all(|t| t.effect != "NoSchedule"),
-            "{taints:?}"
-        );
-    }
+    // The node lifecycle controller removes its not-ready taint shortly after a node is Ready.
+    eventually(
+        "Ready kwok nodes without NoSchedule taints",
+        WAIT,
+        || async {
+            let list = nodes
+                .list(&ListParams::default().labels("type=kwok"))
+                .await?;
+            let good = !list.items.is_empty()
+                && list.items.iter().all(|node| {
+                    let value = serde_json::to_value(node).unwrap_or_default();
+                    let taints = node
+                        .spec
+                        .as_ref()
+                        .and_then(|s| s.taints.clone())
+                        .unwrap_or_default();
+                    condition_true(value["status"]["conditions"].as_array(), "Ready")
+                        && taints.iter().all(|t| t.effect != "NoSchedule")
+                });
+            Ok(good.then_some(()))
+        },
+    )
+    .await
+    .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
