@@ -1,0 +1,25 @@
+use crate::common::{gitops, run};
+
+#[test]
+fn help_lists_commands_and_global_options() {
+    insta::assert_snapshot!(run(&mut gitops(&["--help"]), &[]));
+}
+
+#[test]
+fn build_help_explains_the_source_and_output() {
+    insta::assert_snapshot!(run(&mut gitops(&["build", "--help"]), &[]));
+}
+
+#[test]
+fn version_is_printed() {
+    let out = run(&mut gitops(&["--version"]), &[]);
+    assert!(
+        out.contains(concat!("gitops ", env!("CARGO_PKG_VERSION"))),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_missing_argument_is_a_usage_error_with_exit_code_2() {
+    insta::assert_snapshot!(run(&mut gitops(&["build"]), &[]));
+}

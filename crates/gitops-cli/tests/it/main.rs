@@ -1,0 +1,6 @@
+//! Integration tests of the `gitops` binary: exit code, stdout and stderr, snapshot-tested.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod build;
+mod common;
+mod help;

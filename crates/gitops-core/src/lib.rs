@@ -1,0 +1,33 @@
+//! The model and engine of `gitops`.
+//!
+//! - [`Object`] and [`ObjectRef`]: a Kubernetes object as JSON, and its identity
+//!   (`apps/Deployment/prod/web`, or Flux's inventory form `prod_web_apps_Deployment`).
+//! - [`yaml`]: all YAML reading and writing, with positions for error messages.
+//! - [`manifest`]: objects from YAML/JSON text with their [`Origin`], and duplicate checks.
+//! - [`order`]: the apply order and the stages of a staged apply, as pure functions.
+//!
+//! The I/O edges live behind features: `git` (sources) and `cluster` (the Kubernetes API).
+//!
+//! ```
+//! use gitops_core::{manifest, order, yaml::Schema};
+//!
+//! let text = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\n---\n\
+//!             apiVersion: v1\nkind: Namespace\nmetadata: {name: prod}\n";
+//! let mut objects = manifest::parse_yaml(text, None, Schema::Yaml12)?;
+//! order::sort_for_apply(&mut objects);
+//! assert_eq!(objects[0].object.object_ref().to_string(), "Namespace/prod");
+//! # Ok::<(), gitops_core::manifest::ManifestError>(())
+//! ```
+
+pub mod manifest;
+mod object;
+pub mod order;
+mod origin;
+pub mod yaml;
+
+#[cfg(feature = "cluster")]
+pub mod cluster;
+
+pub use manifest::{DuplicateError, ManifestError, check_unique};
+pub use object::{InventoryIdError, Object, ObjectError, ObjectRef, split_api_version, type_name};
+pub use origin::{Origin, SourcedObject};

@@ -1,0 +1,47 @@
+//! Renderers of `gitops`: files in, objects out.
+//!
+//! [`render`] looks at a path, decides what kind of source it is ([`detect`]) and renders it to
+//! Kubernetes objects with their origins. Each source type has its own module: plain manifest
+//! directories now; Kustomize, Helm charts and Jsonnet as they land.
+//!
+//! ```no_run
+//! let objects = gitops_render::render(std::path::Path::new("fixtures/podinfo"), &Default::default())?;
+//! # Ok::<(), gitops_render::Error>(())
+//! ```
+
+mod detect;
+mod error;
+pub mod plain;
+
+use std::path::Path;
+
+pub use detect::{KUSTOMIZATION_FILES, SourceKind, detect};
+pub use error::Error;
+use gitops_core::SourcedObject;
+
+/// Options that apply to rendering any source type.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct RenderOptions {}
+
+/// Renders the source at `path` into objects, in the order the source yields them (callers sort
+/// for apply with [`gitops_core::order::sort_for_apply`]). The result holds no duplicate
+/// identities.
+///
+/// # Errors
+/// The first file that cannot be read or rendered, with its location; or a duplicate object.
+pub fn render(path: &Path, options: &RenderOptions) -> Result<Vec<SourcedObject>, Error> {
+    let _ = options;
+    let objects = match detect(path)? {
+        SourceKind::Plain => plain::render_dir(path)?,
+        SourceKind::PlainFile => plain::render_file(path)?,
+        kind => {
+            return Err(Error::Unsupported {
+                path: path.to_owned(),
+                kind,
+            });
+        }
+    };
+    gitops_core::check_unique(&objects)?;
+    Ok(objects)
+}
