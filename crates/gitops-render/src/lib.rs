@@ -5,7 +5,7 @@
 //! directories now; Kustomize, Helm charts and Jsonnet as they land.
 //!
 //! ```no_run
-//! let objects = gitops_render::render(std::path::Path::new("fixtures/podinfo"), &Default::default())?;
+//! let rendered = gitops_render::render(std::path::Path::new("fixtures/podinfo"), &Default::default())?;
 //! # Ok::<(), gitops_render::Error>(())
 //! ```
 

@@ -8,9 +8,11 @@ use crate::cli::BuildArgs;
 use crate::printer::Printer;
 
 pub(crate) fn run(args: &BuildArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
-    let mut objects = gitops_render::render(&args.path, &RenderOptions::default())?;
-    order::sort_for_apply(&mut objects);
-    tracing::info!(objects = objects.len(), path = %args.path.display(), "rendered");
-    printer.objects(objects.iter().map(|o| &o.object), args.output)?;
+    let mut rendered = gitops_render::render(&args.path, &RenderOptions::default())?;
+    if !rendered.has_tool_order() {
+        order::sort_for_apply(&mut rendered.objects);
+    }
+    tracing::info!(objects = rendered.objects.len(), kind = %rendered.kind, path = %args.path.display(), "rendered");
+    printer.objects(rendered.objects.iter().map(|o| &o.object), args.output)?;
     Ok(ExitStatus::Success)
 }
