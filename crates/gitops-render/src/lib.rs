@@ -24,15 +24,36 @@ use gitops_core::SourcedObject;
 #[non_exhaustive]
 pub struct RenderOptions {}
 
-/// Renders the source at `path` into objects, in the order the source yields them (callers sort
-/// for apply with [`gitops_core::order::sort_for_apply`]). The result holds no duplicate
-/// identities.
+/// What rendering a source produced.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Rendered {
+    /// The kind of source that was rendered.
+    pub kind: SourceKind,
+    /// The objects, in the order the source's own tool prints them (kustomize's and Helm's
+    /// orders for those sources, file order for plain directories). Callers that apply sort with
+    /// [`gitops_core::order::sort_for_apply`].
+    pub objects: Vec<SourcedObject>,
+}
+
+impl Rendered {
+    /// Whether the source's tool defines an output order that `gitops build` must keep (so that
+    /// its output can be compared with the tool's); plain sources have none and are printed in
+    /// apply order.
+    #[must_use]
+    pub fn has_tool_order(&self) -> bool {
+        matches!(self.kind, SourceKind::Kustomize | SourceKind::Helm)
+    }
+}
+
+/// Renders the source at `path` into objects. The result holds no duplicate identities.
 ///
 /// # Errors
 /// The first file that cannot be read or rendered, with its location; or a duplicate object.
-pub fn render(path: &Path, options: &RenderOptions) -> Result<Vec<SourcedObject>, Error> {
+pub fn render(path: &Path, options: &RenderOptions) -> Result<Rendered, Error> {
     let _ = options;
-    let objects = match detect(path)? {
+    let kind = detect(path)?;
+    let objects = match kind {
         SourceKind::Plain => plain::render_dir(path)?,
         SourceKind::PlainFile => plain::render_file(path)?,
         kind => {
@@ -43,5 +64,5 @@ pub fn render(path: &Path, options: &RenderOptions) -> Result<Vec<SourcedObject>
         }
     };
     gitops_core::check_unique(&objects)?;
-    Ok(objects)
+    Ok(Rendered { kind, objects })
 }
