@@ -11,6 +11,7 @@
 
 mod detect;
 mod error;
+pub mod gotemplate;
 pub mod plain;
 
 use std::path::Path;

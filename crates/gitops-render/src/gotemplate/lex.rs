@@ -1,0 +1,426 @@
+//! Splits template text into tokens the way Go's `text/template/parse` lexer does: text between
+//! actions, delimiters with their trim markers, and the words inside actions.
+
+use super::ParseError;
+
+/// A token kind.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Tok {
+    Text(String),
+    Left,
+    Right,
+    Space,
+    Ident(String),
+    /// `.Name` (without the dot).
+    Field(String),
+    /// `$` or `$name` (with the dollar).
+    Var(String),
+    Dot,
+    Str(String),
+    Char(char),
+    Number(String),
+    Bool(bool),
+    Nil,
+    Pipe,
+    Declare,
+    Assign,
+    LParen,
+    RParen,
+    Comma,
+    Keyword(&'static str),
+    Eof,
+}
+
+/// A token and the byte offset where it starts.
+#[derive(Debug, Clone)]
+pub(crate) struct Token {
+    pub(crate) tok: Tok,
+    pub(crate) pos: usize,
+}
+
+const KEYWORDS: &[&str] = &[
+    "block", "break", "continue", "define", "else", "end", "if", "range", "template", "with",
+];
+
+fn is_space(c: u8) -> bool {
+    matches!(c, b' ' | b'\t' | b'\r' | b'\n')
+}
+
+fn is_alnum(c: char) -> bool {
+    c == '_' || c.is_alphanumeric()
+}
+
+/// Tokenizes `src`; `name` is used in errors only.
+pub(crate) fn lex(src: &str) -> Result<Vec<Token>, ParseError> {
+    let b = src.as_bytes();
+    let mut toks = Vec::new();
+    let mut i = 0;
+    let mut trim_next_text = false;
+    while i <= b.len() {
+        // Text up to the next `{{`.
+        let start = i;
+        let next = src[i..].find("{{").map_or(b.len(), |p| i + p);
+        let mut text = &src[start..next];
+        if trim_next_text {
+            text = text.trim_start_matches(|c: char| c.is_ascii() && is_space(c as u8));
+            trim_next_text = false;
+        }
+        if next == b.len() {
+            if !text.is_empty() {
+                toks.push(Token {
+                    tok: Tok::Text(text.to_owned()),
+                    pos: start,
+                });
+            }
+            break;
+        }
+        // Left trim marker: `{{- ` (the dash must be followed by a space).
+        let left_trim =
+            b.get(next + 2) == Some(&b'-') && b.get(next + 3).is_some_and(|&c| is_space(c));
+        if left_trim {
+            text = text.trim_end_matches(|c: char| c.is_ascii() && is_space(c as u8));
+        }
+        if !text.is_empty() {
+            toks.push(Token {
+                tok: Tok::Text(text.to_owned()),
+                pos: start,
+            });
+        }
+        i = next + 2;
+        if left_trim {
+            i += 1;
+        }
+        // Comment: `{{/* ... */}}`, possibly with trim markers and spaces around.
+        let mut j = i;
+        if left_trim {
+            while j < b.len() && is_space(b[j]) {
+                j += 1;
+            }
+        }
+        if src[j..].starts_with("/*") {
+            let Some(end) = src[j + 2..].find("*/") else {
+                return Err(ParseError::at(next, "unclosed comment"));
+            };
+            let mut k = j + 2 + end + 2;
+            let mut trim = false;
+            if src[k..].starts_with(" -}}")
+                || src[k..].starts_with("\t-}}")
+                || src[k..].starts_with("\n-}}")
+            {
+                trim = true;
+                k += 4;
+            } else if src[k..].starts_with("}}") {
+                k += 2;
+            } else {
+                return Err(ParseError::at(k, "comment ends before closing delimiter"));
+            }
+            trim_next_text = trim;
+            i = k;
+            continue;
+        }
+        toks.push(Token {
+            tok: Tok::Left,
+            pos: next,
+        });
+        let mut paren_depth = 0i32;
+        // Inside an action.
+        loop {
+            if i >= b.len() {
+                return Err(ParseError::at(i, "unclosed action"));
+            }
+            let c = b[i];
+            // Right delimiter, possibly with a trim marker ` -}}`.
+            if is_space(c) {
+                let s = i;
+                while i < b.len() && is_space(b[i]) {
+                    i += 1;
+                }
+                if src[i..].starts_with("-}}") {
+                    toks.push(Token {
+                        tok: Tok::Right,
+                        pos: i,
+                    });
+                    i += 3;
+                    trim_next_text = true;
+                    break;
+                }
+                toks.push(Token {
+                    tok: Tok::Space,
+                    pos: s,
+                });
+                continue;
+            }
+            if src[i..].starts_with("}}") {
+                if paren_depth > 0 {
+                    return Err(ParseError::at(i, "unclosed left paren"));
+                }
+                toks.push(Token {
+                    tok: Tok::Right,
+                    pos: i,
+                });
+                i += 2;
+                break;
+            }
+            let pos = i;
+            let tok = match c {
+                b'|' => {
+                    i += 1;
+                    Tok::Pipe
+                }
+                b'(' => {
+                    i += 1;
+                    paren_depth += 1;
+                    Tok::LParen
+                }
+                b')' => {
+                    i += 1;
+                    paren_depth -= 1;
+                    if paren_depth < 0 {
+                        return Err(ParseError::at(pos, "unexpected right paren"));
+                    }
+                    Tok::RParen
+                }
+                b',' => {
+                    i += 1;
+                    Tok::Comma
+                }
+                b':' => {
+                    if b.get(i + 1) == Some(&b'=') {
+                        i += 2;
+                        Tok::Declare
+                    } else {
+                        return Err(ParseError::at(pos, "expected :="));
+                    }
+                }
+                b'=' => {
+                    i += 1;
+                    Tok::Assign
+                }
+                b'"' => {
+                    let (s, end) = lex_quoted(src, i)?;
+                    i = end;
+                    Tok::Str(s)
+                }
+                b'`' => {
+                    let Some(end) = src[i + 1..].find('`') else {
+                        return Err(ParseError::at(pos, "unterminated raw quoted string"));
+                    };
+                    let s = src[i + 1..i + 1 + end].to_owned();
+                    i = i + 1 + end + 1;
+                    Tok::Str(s)
+                }
+                b'\'' => {
+                    let (ch, end) = lex_char(src, i)?;
+                    i = end;
+                    Tok::Char(ch)
+                }
+                b'$' => {
+                    let mut k = i + 1;
+                    while let Some(ch) = src[k..].chars().next().filter(|&ch| is_alnum(ch)) {
+                        k += ch.len_utf8();
+                    }
+                    let v = src[i..k].to_owned();
+                    i = k;
+                    Tok::Var(v)
+                }
+                b'.' => {
+                    // A number like `.5`?
+                    if b.get(i + 1).is_some_and(u8::is_ascii_digit) {
+                        let end = scan_number(b, i);
+                        let n = src[i..end].to_owned();
+                        i = end;
+                        Tok::Number(n)
+                    } else {
+                        let mut k = i + 1;
+                        while let Some(ch) = src[k..].chars().next().filter(|&ch| is_alnum(ch)) {
+                            k += ch.len_utf8();
+                        }
+                        if k == i + 1 {
+                            i += 1;
+                            Tok::Dot
+                        } else {
+                            let f = src[i + 1..k].to_owned();
+                            i = k;
+                            Tok::Field(f)
+                        }
+                    }
+                }
+                b'0'..=b'9' | b'+' | b'-' => {
+                    let end = scan_number(b, i);
+                    if end == i || (end == i + 1 && !b[i].is_ascii_digit()) {
+                        return Err(ParseError::at(
+                            pos,
+                            format!("bad character {:?}", c as char),
+                        ));
+                    }
+                    let n = src[i..end].to_owned();
+                    if b.get(end)
+                        .is_some_and(|&c| c.is_ascii_alphanumeric() || c == b'_')
+                    {
+                        return Err(ParseError::at(
+                            pos,
+                            format!("bad number syntax: {:?}", &src[i..=end]),
+                        ));
+                    }
+                    i = end;
+                    Tok::Number(n)
+                }
+                _ => {
+                    let ch = src[i..].chars().next().unwrap_or('\0');
+                    if is_alnum(ch) {
+                        let mut k = i;
+                        while let Some(ch) = src[k..].chars().next().filter(|&ch| is_alnum(ch)) {
+                            k += ch.len_utf8();
+                        }
+                        let w = &src[i..k];
+                        i = k;
+                        match w {
+                            "true" => Tok::Bool(true),
+                            "false" => Tok::Bool(false),
+                            "nil" => Tok::Nil,
+                            w => match KEYWORDS.iter().find(|k| **k == w) {
+                                Some(k) => Tok::Keyword(k),
+                                None => Tok::Ident(w.to_owned()),
+                            },
+                        }
+                    } else {
+                        return Err(ParseError::at(
+                            pos,
+                            format!("unrecognized character in action: {ch:?}"),
+                        ));
+                    }
+                }
+            };
+            toks.push(Token { tok, pos });
+        }
+    }
+    toks.push(Token {
+        tok: Tok::Eof,
+        pos: b.len(),
+    });
+    Ok(toks)
+}
+
+fn scan_number(b: &[u8], start: usize) -> usize {
+    let mut i = start;
+    if i < b.len() && (b[i] == b'+' || b[i] == b'-') {
+        i += 1;
+    }
+    let mut digits: &[u8] = b"0123456789_";
+    let mut exp: &[u8] = b"eE";
+    if b.get(i) == Some(&b'0') {
+        match b.get(i + 1) {
+            Some(b'x' | b'X') => {
+                i += 2;
+                digits = b"0123456789abcdefABCDEF_";
+                exp = b"pP";
+            }
+            Some(b'o' | b'O') => {
+                i += 2;
+                digits = b"01234567_";
+                exp = b"";
+            }
+            Some(b'b' | b'B') => {
+                i += 2;
+                digits = b"01_";
+                exp = b"";
+            }
+            _ => {}
+        }
+    }
+    while i < b.len() && digits.contains(&b[i]) {
+        i += 1;
+    }
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        while i < b.len() && digits.contains(&b[i]) {
+            i += 1;
+        }
+    }
+    if !exp.is_empty() && b.get(i).is_some_and(|c| exp.contains(c)) {
+        i += 1;
+        if b.get(i).is_some_and(|&c| c == b'+' || c == b'-') {
+            i += 1;
+        }
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+    }
+    if b.get(i) == Some(&b'i') {
+        i += 1;
+    }
+    i
+}
+
+/// Reads a Go double-quoted string starting at `start` (the quote); returns it unescaped and
+/// the offset after the closing quote.
+fn lex_quoted(src: &str, start: usize) -> Result<(String, usize), ParseError> {
+    let mut out = String::new();
+    let mut chars = src[start + 1..].char_indices();
+    while let Some((k, c)) = chars.next() {
+        match c {
+            '"' => return Ok((out, start + 1 + k + 1)),
+            '\n' => break,
+            '\\' => {
+                let Some((_, e)) = chars.next() else { break };
+                match e {
+                    'n' => out.push('\n'),
+                    't' => out.push('\t'),
+                    'r' => out.push('\r'),
+                    'a' => out.push('\u{7}'),
+                    'b' => out.push('\u{8}'),
+                    'f' => out.push('\u{c}'),
+                    'v' => out.push('\u{b}'),
+                    '\\' => out.push('\\'),
+                    '"' => out.push('"'),
+                    '\'' => out.push('\''),
+                    'x' | 'u' | 'U' => {
+                        let n = match e {
+                            'x' => 2,
+                            'u' => 4,
+                            _ => 8,
+                        };
+                        let mut code = 0u32;
+                        for _ in 0..n {
+                            let Some((_, h)) = chars.next() else { break };
+                            code = code * 16 + h.to_digit(16).unwrap_or(0);
+                        }
+                        out.push(char::from_u32(code).unwrap_or('\u{FFFD}'));
+                    }
+                    '0'..='7' => {
+                        let mut code = e.to_digit(8).unwrap_or(0);
+                        for _ in 0..2 {
+                            let Some((_, h)) = chars.next() else { break };
+                            code = code * 8 + h.to_digit(8).unwrap_or(0);
+                        }
+                        out.push(char::from_u32(code).unwrap_or('\u{FFFD}'));
+                    }
+                    other => {
+                        return Err(ParseError::at(
+                            start,
+                            format!("invalid syntax: unknown escape sequence \\{other}"),
+                        ));
+                    }
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    Err(ParseError::at(start, "unterminated quoted string"))
+}
+
+fn lex_char(src: &str, start: usize) -> Result<(char, usize), ParseError> {
+    let rest = &src[start + 1..];
+    let Some(end) = rest.find('\'') else {
+        return Err(ParseError::at(start, "unterminated character constant"));
+    };
+    let body = &rest[..end];
+    let ch = if let Some(esc) = body.strip_prefix('\\') {
+        let (s, _) = lex_quoted(&format!("\"\\{esc}\""), 0)?;
+        s.chars().next()
+    } else {
+        body.chars().next()
+    };
+    let ch = ch.ok_or_else(|| ParseError::at(start, "empty character constant"))?;
+    Ok((ch, start + 1 + end + 1))
+}
