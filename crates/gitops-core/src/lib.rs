@@ -19,10 +19,13 @@
 //! # Ok::<(), gitops_core::manifest::ManifestError>(())
 //! ```
 
+pub mod api;
+pub mod graph;
 pub mod manifest;
 mod object;
 pub mod order;
 mod origin;
+pub mod unit;
 pub mod yaml;
 
 #[cfg(feature = "cluster")]
