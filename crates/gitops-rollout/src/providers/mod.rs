@@ -148,7 +148,7 @@ pub fn render_with(
         crate::spec::TrafficRouting::GatewayApi(g) => gateway::render(&ctx, g),
         crate::spec::TrafficRouting::Istio(i) => istio::render(&ctx, i),
         crate::spec::TrafficRouting::Nginx(n) => nginx::render(&ctx, n)?,
-        crate::spec::TrafficRouting::Plain(_) => plain::render(&ctx),
+        crate::spec::TrafficRouting::Plain(_) => plain::render(&ctx)?,
     };
     values
         .into_iter()

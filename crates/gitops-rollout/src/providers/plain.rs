@@ -5,10 +5,17 @@
 
 use serde_json::{Value, json};
 
-use super::Ctx;
-use crate::spec::Strategy;
+use super::{Ctx, ProviderError};
+use crate::spec::{ProviderKind, Strategy};
 
-pub(crate) fn render(ctx: &Ctx<'_>) -> Vec<Value> {
+pub(crate) fn render(ctx: &Ctx<'_>) -> Result<Vec<Value>, ProviderError> {
+    if !ctx.state.header_route.is_empty() {
+        return Err(ProviderError::Unsupported {
+            provider: ProviderKind::Plain,
+            what: "header or cookie".to_owned(),
+            hint: "a Service selects pods, not requests; use gatewayAPI, istio or nginx".to_owned(),
+        });
+    }
     let r = ctx.rollout;
     let service = |name: &str, selector: Value| {
         json!({
@@ -21,7 +28,7 @@ pub(crate) fn render(ctx: &Ctx<'_>) -> Vec<Value> {
             },
         })
     };
-    match &r.spec.strategy {
+    Ok(match &r.spec.strategy {
         Strategy::BlueGreen(bg) => {
             let mut names = vec![bg.active_service.clone()];
             names.extend(bg.preview_service.clone());
@@ -42,7 +49,7 @@ pub(crate) fn render(ctx: &Ctx<'_>) -> Vec<Value> {
             service(&r.stable_service(), json!(ctx.role_selector("stable"))),
             service(&r.canary_service(), json!(ctx.role_selector("canary"))),
         ],
-    }
+    })
 }
 
 fn target_port(ctx: &Ctx<'_>) -> Value {
