@@ -13,7 +13,9 @@ use gitops_rollout::spec::{
     RolloutSpec, ServiceSpec, Strategy, TemplateRef, WeightLoop, WorkloadRef,
 };
 use gitops_rollout::{Action, Command, Observations, Phase, RolloutStatus, RunResult};
-use proptest::prelude::{Just, ProptestConfig, TestCaseError, any, prop_assert, prop_assert_eq, prop_oneof, proptest};
+use proptest::prelude::{
+    Just, ProptestConfig, TestCaseError, any, prop_assert, prop_assert_eq, prop_oneof, proptest,
+};
 use proptest::strategy::Strategy as _;
 
 const CANARY: &str = r"
@@ -487,7 +489,11 @@ fn command() -> impl proptest::strategy::Strategy<Value = Command> {
 }
 
 fn events() -> impl proptest::strategy::Strategy<Value = Vec<gitops_rollout::simulate::Event>> {
-    let event = (0u64..2000, proptest::option::of(0u8..3), proptest::option::of(command()))
+    let event = (
+        0u64..2000,
+        proptest::option::of(0u8..3),
+        proptest::option::of(command()),
+    )
         .prop_map(|(at, rev, cmd)| gitops_rollout::simulate::Event {
             at,
             revision: rev.map(|r| format!("v{}", r + 2)),
@@ -554,8 +560,9 @@ proptest! {
         }];
         let t = simulate(&rollout, &scripted(results, ev)).unwrap();
         let abort = t.entries.iter().find(|e| e.commands.contains(&Command::Abort));
-        if let Some(e) = abort {
-            if e.phase == Phase::Degraded {
+        if let Some(e) = abort
+            && e.phase == Phase::Degraded
+        {
                 prop_assert_eq!(e.canary_weight, 0);
                 let to_canary = e.actions.iter().any(|a| {
                     matches!(a, Action::SwitchService { to: gitops_rollout::machine::Role::Canary, .. })
@@ -565,7 +572,6 @@ proptest! {
                 prop_assert_eq!(t.status.canary_replicas, 0);
                 prop_assert!(t.status.header_route.is_empty() && t.status.switched_services.is_empty());
             }
-        }
     }
 
     /// Without commands every run settles (Healthy, Degraded/RolledBack or Paused), within a

@@ -94,7 +94,9 @@ fn start_prometheus(target_port: u16) -> Server {
     let binary = ["/usr/bin/prometheus", "/usr/local/bin/prometheus"]
         .into_iter()
         .find(|p| Path::new(p).exists())
-        .expect("the e2e tests need Prometheus: run scripts/install-deps (Debian package prometheus)");
+        .expect(
+            "the e2e tests need Prometheus: run scripts/install-deps (Debian package prometheus)",
+        );
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("prometheus.yml");
     std::fs::write(
@@ -107,7 +109,10 @@ fn start_prometheus(target_port: u16) -> Server {
     let port = free_port();
     let child = Command::new(binary)
         .arg(format!("--config.file={}", config.display()))
-        .arg(format!("--storage.tsdb.path={}", dir.path().join("data").display()))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            dir.path().join("data").display()
+        ))
         .arg(format!("--web.listen-address=127.0.0.1:{port}"))
         .arg("--log.level=warn")
         .stdout(Stdio::null())
@@ -125,7 +130,11 @@ fn start_prometheus(target_port: u16) -> Server {
 fn wait_for_data(prom: &Prometheus) {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        match prom.query(None, "sum(rate(demo_requests_total{app=\"good\"}[5s]))", None) {
+        match prom.query(
+            None,
+            "sum(rate(demo_requests_total{app=\"good\"}[5s]))",
+            None,
+        ) {
             Ok(v) if v.first().is_some_and(|x| *x > 0.0) => return,
             _ if Instant::now() > deadline => panic!("Prometheus had no demo data after 60s"),
             _ => std::thread::sleep(Duration::from_millis(250)),
@@ -178,7 +187,10 @@ fn analyse(prom: &Prometheus, app: &str) -> (RunResult, AnalysisRun) {
         if result != RunResult::Running {
             return (result, run);
         }
-        assert!(start.elapsed() < Duration::from_secs(30), "run for {app} undecided after 30s");
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "run for {app} undecided after 30s"
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
 }
@@ -232,7 +244,11 @@ fn analysis_against_a_real_prometheus() {
 
     let (result, run) = analyse(&prom, "slow");
     assert_eq!(result, RunResult::Failed, "{run:#?}");
-    let latency = run.metrics.iter().find(|m| m.template == "latency").unwrap();
+    let latency = run
+        .metrics
+        .iter()
+        .find(|m| m.template == "latency")
+        .unwrap();
     assert_eq!(
         latency.measurements[0].message.as_deref(),
         Some("2 is above the maximum 0.5")
@@ -240,7 +256,10 @@ fn analysis_against_a_real_prometheus() {
 
     let (result, run) = analyse(&prom, "missing");
     assert_eq!(result, RunResult::Inconclusive, "{run:#?}");
-    assert_eq!(run.metrics[0].measurements[0].message.as_deref(), Some("no data"));
+    assert_eq!(
+        run.metrics[0].measurements[0].message.as_deref(),
+        Some("no data")
+    );
 
     // A bad query is refused by Prometheus with its reason, not retried.
     let err = prom.query(None, "sum(rate(", None).unwrap_err();

@@ -28,7 +28,10 @@ fn validate(objects: &[Object]) {
     for o in objects {
         let validator = schema_for(o);
         let value = o.to_value();
-        let errors: Vec<String> = validator.iter_errors(&value).map(|e| e.to_string()).collect();
+        let errors: Vec<String> = validator
+            .iter_errors(&value)
+            .map(|e| e.to_string())
+            .collect();
         assert!(
             errors.is_empty(),
             "{} {} invalid: {errors:#?}\n{}",
@@ -167,7 +170,10 @@ fn unsupported_routes_are_refused_with_a_hint() {
         ),
     ];
     for (kind, want) in cases {
-        assert_eq!(render_with(&rollout, kind, &state).unwrap_err().to_string(), want);
+        assert_eq!(
+            render_with(&rollout, kind, &state).unwrap_err().to_string(),
+            want
+        );
     }
     // The rollout's own provider is the default.
     assert_eq!(

@@ -98,7 +98,9 @@ fn errors_name_file_line_and_field() {
         ("a: [b\n", "f.yaml:2:1: "),
     ];
     for (text, want) in cases {
-        let err = load::from_yaml(text, Some(Path::new("f.yaml"))).unwrap_err().to_string();
+        let err = load::from_yaml(text, Some(Path::new("f.yaml")))
+            .unwrap_err()
+            .to_string();
         assert!(err.starts_with(want), "got:  {err}\nwant: {want}");
     }
 }
@@ -107,14 +109,38 @@ fn errors_name_file_line_and_field() {
 fn plan_errors_name_the_field() {
     let base = "apiVersion: gitops.rs/v1alpha1\nkind: Rollout\nmetadata: {name: a}\nspec:\n  targetRef: {name: a}\n";
     let cases = [
-        ("  strategy: {canary: {steps: [{setWeight: 120}]}}\n", "spec.strategy.canary.steps[0].setWeight: expected a weight from 0 to 100, found 120"),
-        ("  strategy: {canary: {}}\n", "spec.strategy.canary: expected steps or analysis, found neither"),
-        ("  strategy: {canary: {steps: [{analysis: {templates: [{templateName: x}]}}]}}\n", "spec.strategy.canary.steps[0].analysis.templates[0].templateName: expected the name of an entry of spec.analysisTemplates, found \"x\""),
-        ("  strategy: {canary: {steps: [{setHeaderRoute: {match: [{headers: {a: {exact: b}}}]}}]}}\n", "spec.strategy.canary.steps[0].setHeaderRoute: header routes need trafficRouting gatewayAPI, istio or nginx, found none"),
-        ("  strategy: {canary: {analysis: {interval: 1m, stepWeights: [10, 5]}}}\n", "spec.strategy.canary.analysis.stepWeights[1]: expected weights rising above 10, found 5"),
-        ("  strategy: {canary: {analysis: {interval: 1m, stepWeight: 10, threshold: 0}}}\n", "spec.strategy.canary.analysis.threshold: expected at least 1 failed check before rollback, found 0"),
-        ("  trafficRouting: {nginx: {}}\n  strategy: {abTest: {match: [{headers: {a: {exact: b}}}], iterations: 0, interval: 1m}}\n", "spec.strategy.abTest.iterations: expected at least 1 iteration, found 0"),
-        ("  strategy: {blueGreen: {activeService: a, previewService: a}}\n", "spec.strategy.blueGreen.previewService: expected a service other than the active one, found \"a\""),
+        (
+            "  strategy: {canary: {steps: [{setWeight: 120}]}}\n",
+            "spec.strategy.canary.steps[0].setWeight: expected a weight from 0 to 100, found 120",
+        ),
+        (
+            "  strategy: {canary: {}}\n",
+            "spec.strategy.canary: expected steps or analysis, found neither",
+        ),
+        (
+            "  strategy: {canary: {steps: [{analysis: {templates: [{templateName: x}]}}]}}\n",
+            "spec.strategy.canary.steps[0].analysis.templates[0].templateName: expected the name of an entry of spec.analysisTemplates, found \"x\"",
+        ),
+        (
+            "  strategy: {canary: {steps: [{setHeaderRoute: {match: [{headers: {a: {exact: b}}}]}}]}}\n",
+            "spec.strategy.canary.steps[0].setHeaderRoute: header routes need trafficRouting gatewayAPI, istio or nginx, found none",
+        ),
+        (
+            "  strategy: {canary: {analysis: {interval: 1m, stepWeights: [10, 5]}}}\n",
+            "spec.strategy.canary.analysis.stepWeights[1]: expected weights rising above 10, found 5",
+        ),
+        (
+            "  strategy: {canary: {analysis: {interval: 1m, stepWeight: 10, threshold: 0}}}\n",
+            "spec.strategy.canary.analysis.threshold: expected at least 1 failed check before rollback, found 0",
+        ),
+        (
+            "  trafficRouting: {nginx: {}}\n  strategy: {abTest: {match: [{headers: {a: {exact: b}}}], iterations: 0, interval: 1m}}\n",
+            "spec.strategy.abTest.iterations: expected at least 1 iteration, found 0",
+        ),
+        (
+            "  strategy: {blueGreen: {activeService: a, previewService: a}}\n",
+            "spec.strategy.blueGreen.previewService: expected a service other than the active one, found \"a\"",
+        ),
     ];
     for (tail, want) in cases {
         let rollout = common::parse(&format!("{base}{tail}"));
