@@ -41,6 +41,107 @@ pub(crate) enum Command {
     /// multi-document YAML stream, or a JSON array with `-o json`; they are ordered for apply:
     /// CRDs and Namespaces first, then built-in kinds in Helm's order, then custom resources.
     Build(BuildArgs),
+    /// Show the units of a GitOps repository and how they depend on each other
+    ///
+    /// Starting at PATH inside REPO (what `flux bootstrap --path` names), every Flux
+    /// Kustomization and HelmRelease, Argo CD Application and gitops.rs unit is found, following
+    /// unit paths in the same repository. Prints units, edges (dependsOn, sync waves, and which
+    /// unit declares which) and the levels in which they can be reconciled.
+    Graph(GraphArgs),
+    /// Show what every unit of a repository will apply, in dependency order
+    ///
+    /// For each unit, level by level: its rendered objects in apply order with their stage, and
+    /// counts per kind. A unit that fails to render is reported and the rest of the plan is still
+    /// shown; the exit code is 1 if anything failed.
+    Plan(PlanArgs),
+    /// Convert Flux objects to gitops.rs ones, or back
+    ///
+    /// Flux GitRepository, Kustomization and HelmRelease objects (any served version) become
+    /// `gitops.rs/v1alpha1` objects with the same spec (fields Flux v1 dropped are migrated);
+    /// other objects pass through unchanged. Comments are not kept.
+    Convert(ConvertArgs),
+}
+
+/// Where a repository is and how to read it.
+#[derive(Debug, Args)]
+pub(crate) struct RepoArgs {
+    /// The repository: a directory
+    pub(crate) repo: PathBuf,
+    /// The entry path inside the repository, as given to `flux bootstrap --path`
+    #[arg(long = "path", default_value = ".", value_name = "PATH")]
+    pub(crate) entry: String,
+    /// Map a source that is not this repository to a local directory (by GitRepository name or
+    /// Argo CD repoURL)
+    #[arg(long = "source", value_name = "NAME=DIR", value_parser = parse_key_value)]
+    pub(crate) sources: Vec<(String, PathBuf)>,
+}
+
+fn parse_key_value(s: &str) -> Result<(String, PathBuf), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() && !v.is_empty() => Ok((k.to_owned(), PathBuf::from(v))),
+        _ => Err(format!("expected NAME=DIR, found `{s}`")),
+    }
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct GraphArgs {
+    #[command(flatten)]
+    pub(crate) repo: RepoArgs,
+    /// Output format
+    #[arg(short, long, value_enum, default_value_t = GraphFormat::Text)]
+    pub(crate) output: GraphFormat,
+}
+
+/// How a unit graph is printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum GraphFormat {
+    /// Units by level, with their kind, source and path, then the edges
+    Text,
+    /// Units, edges, levels and errors as JSON
+    Json,
+    /// Graphviz DOT (render with `dot -Tpng`)
+    Dot,
+    /// A Mermaid flowchart
+    Mermaid,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct PlanArgs {
+    #[command(flatten)]
+    pub(crate) repo: RepoArgs,
+    /// Only this unit and what it depends on (`NAME`, `NAMESPACE/NAME` or `KIND/NAMESPACE/NAME`)
+    #[arg(long)]
+    pub(crate) unit: Option<String>,
+    /// Output format
+    #[arg(short, long, value_enum, default_value_t = PlanFormat::Text)]
+    pub(crate) output: PlanFormat,
+}
+
+/// How a plan is printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum PlanFormat {
+    /// Units by level with their objects and a summary
+    Text,
+    /// The whole plan as JSON
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ConvertArgs {
+    /// The YAML file to convert
+    pub(crate) file: PathBuf,
+    /// Which API family to convert to
+    #[arg(long, value_enum, default_value_t = ConvertTarget::Gitops)]
+    pub(crate) to: ConvertTarget,
+}
+
+/// The API family `convert` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ConvertTarget {
+    /// `gitops.rs/v1alpha1`
+    Gitops,
+    /// Flux's `source.toolkit.fluxcd.io/v1`, `kustomize.toolkit.fluxcd.io/v1`, `helm.toolkit.fluxcd.io/v2`
+    Flux,
 }
 
 #[derive(Debug, Args)]
@@ -50,6 +151,12 @@ pub(crate) struct BuildArgs {
     /// Output format
     #[arg(short, long, value_enum, default_value_t = OutputFormat::Yaml)]
     pub(crate) output: OutputFormat,
+    /// Treat PATH as a repository and render one of its units, as it would be applied
+    #[arg(long, value_name = "NAME", requires = "repo_entry")]
+    pub(crate) unit: Option<String>,
+    /// With `--unit`: the entry path inside the repository
+    #[arg(long = "path", id = "repo_entry", value_name = "ENTRY")]
+    pub(crate) repo_entry: Option<String>,
 }
 
 /// How objects are printed.

@@ -7,6 +7,7 @@ mod cli;
 mod commands;
 mod logging;
 mod printer;
+mod report;
 
 use std::process::ExitCode;
 

@@ -41,6 +41,20 @@ impl Printer {
         out.flush()
     }
 
+    /// Writes text data to stdout as it is. Printed even with `--quiet`.
+    pub(crate) fn data(&self, text: &str) -> std::io::Result<()> {
+        let mut out = std::io::stdout().lock();
+        out.write_all(text.as_bytes())?;
+        out.flush()
+    }
+
+    /// Prints a warning to stderr, unless `--quiet`.
+    pub(crate) fn warning(&self, message: &str) {
+        if !self.quiet {
+            let _ = writeln!(std::io::stderr().lock(), "warning: {message}");
+        }
+    }
+
     /// Prints an error and its causes to stderr: `error: …` then one `caused by: …` per cause.
     pub(crate) fn error(&self, err: &anyhow::Error) {
         let _ = self.quiet;

@@ -13,6 +13,7 @@ mod detect;
 mod error;
 pub mod gotemplate;
 pub mod plain;
+pub mod repo;
 
 use std::path::Path;
 

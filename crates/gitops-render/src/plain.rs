@@ -1,6 +1,7 @@
 //! Plain manifest directories: every `*.yaml`, `*.yml` and `*.json` file below a directory,
 //! recursively, skipping dotfiles and dot-directories. Files are read in path order, so the
-//! output does not depend on the file system's listing order.
+//! output does not depend on the file system's listing order. A subdirectory with a
+//! kustomization file is rendered as a kustomization and not descended into, as Flux does.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -20,7 +21,11 @@ pub fn render_dir(dir: &Path) -> Result<Vec<SourcedObject>, Error> {
     files.sort();
     let mut objects = Vec::new();
     for file in files {
-        objects.extend(render_file(&file)?);
+        if file.is_dir() {
+            objects.extend(crate::render(&file, &crate::RenderOptions::default())?.objects);
+        } else {
+            objects.extend(render_file(&file)?);
+        }
     }
     Ok(objects)
 }
@@ -58,7 +63,14 @@ fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), Error> {
         let path = entry.path();
         let file_type = entry.file_type().map_err(read_err)?;
         if file_type.is_dir() || (file_type.is_symlink() && path.is_dir()) {
-            collect_files(&path, out)?;
+            if crate::KUSTOMIZATION_FILES
+                .iter()
+                .any(|f| path.join(f).is_file())
+            {
+                out.push(path);
+            } else {
+                collect_files(&path, out)?;
+            }
         } else if name.ends_with(".yaml") || name.ends_with(".yml") || name.ends_with(".json") {
             out.push(path);
         }

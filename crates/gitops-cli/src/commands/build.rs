@@ -8,6 +8,12 @@ use crate::cli::BuildArgs;
 use crate::printer::Printer;
 
 pub(crate) fn run(args: &BuildArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
+    if let (Some(unit), Some(entry)) = (&args.unit, &args.repo_entry) {
+        let mut objects = super::repo::render_unit(&args.path, entry, unit)?;
+        order::sort_for_apply(&mut objects);
+        printer.objects(objects.iter().map(|o| &o.object), args.output)?;
+        return Ok(ExitStatus::Success);
+    }
     let mut rendered = gitops_render::render(&args.path, &RenderOptions::default())?;
     if !rendered.has_tool_order() {
         order::sort_for_apply(&mut rendered.objects);

@@ -1,6 +1,10 @@
 //! One module per command; each turns parsed arguments into calls of the library crates.
 
 mod build;
+mod convert;
+mod graph;
+mod plan;
+mod repo;
 
 use std::process::ExitCode;
 
@@ -28,5 +32,8 @@ impl From<ExitStatus> for ExitCode {
 pub(crate) fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
     match cli.command {
         Command::Build(args) => build::run(&args, printer),
+        Command::Graph(args) => graph::run(&args, printer),
+        Command::Plan(args) => plan::run(&args, printer),
+        Command::Convert(args) => convert::run(&args, printer),
     }
 }

@@ -6,6 +6,7 @@
 //! input accepted; fields the model does not know are kept as warnings, never dropped silently.
 
 mod argo;
+pub mod convert;
 mod id;
 mod read;
 

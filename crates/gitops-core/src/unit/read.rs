@@ -195,7 +195,7 @@ fn unknown_spec_fields<T: schemars::JsonSchema>(spec: &Value) -> Vec<String> {
 /// Maps the fields Flux's `v1beta2`/`v1beta1` Kustomization had and `v1` dropped onto `v1`
 /// ones: `patchesStrategicMerge` and `patchesJson6902` become `patches`; `validation` (a no-op
 /// since Flux 0.29) is dropped and reported.
-fn migrate_flux_kustomization(mut spec: Value) -> (Value, Vec<String>) {
+pub(super) fn migrate_flux_kustomization(mut spec: Value) -> (Value, Vec<String>) {
     let mut reported = Vec::new();
     let Some(map) = spec.as_object_mut() else {
         return (spec, reported);
