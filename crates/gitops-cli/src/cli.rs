@@ -157,6 +157,19 @@ pub(crate) struct BuildArgs {
     /// With `--unit`: the entry path inside the repository
     #[arg(long = "path", id = "repo_entry", value_name = "ENTRY")]
     pub(crate) repo_entry: Option<String>,
+    /// Which files a kustomization may read: `root-only` (files in or below its own directory,
+    /// kustomize's default) or `none` (any local file)
+    #[arg(long, value_enum, default_value_t = LoadRestrictorArg::RootOnly)]
+    pub(crate) load_restrictor: LoadRestrictorArg,
+}
+
+/// `--load-restrictor` values, as kustomize names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum LoadRestrictorArg {
+    /// Only files in or below the kustomization's directory
+    RootOnly,
+    /// Any local file
+    None,
 }
 
 /// How objects are printed.

@@ -23,6 +23,9 @@ pub enum Error {
     /// Two objects share an identity.
     #[error(transparent)]
     Duplicate(#[from] Box<DuplicateError>),
+    /// A kustomization could not be built.
+    #[error(transparent)]
+    Kustomize(#[from] crate::kustomize::Error),
     /// The source type is recognised but this build cannot render it yet.
     #[error("`{}` is a {kind} source, which is not supported yet", .path.display())]
     Unsupported {

@@ -12,6 +12,7 @@
 mod detect;
 mod error;
 pub mod gotemplate;
+pub mod kustomize;
 pub mod plain;
 pub mod repo;
 
@@ -24,7 +25,10 @@ use gitops_core::SourcedObject;
 /// Options that apply to rendering any source type.
 #[derive(Debug, Clone, Default)]
 #[non_exhaustive]
-pub struct RenderOptions {}
+pub struct RenderOptions {
+    /// Options of Kustomize builds.
+    pub kustomize: kustomize::Options,
+}
 
 /// What rendering a source produced.
 #[derive(Debug, Clone)]
@@ -53,11 +57,11 @@ impl Rendered {
 /// # Errors
 /// The first file that cannot be read or rendered, with its location; or a duplicate object.
 pub fn render(path: &Path, options: &RenderOptions) -> Result<Rendered, Error> {
-    let _ = options;
     let kind = detect(path)?;
     let objects = match kind {
         SourceKind::Plain => plain::render_dir(path)?,
         SourceKind::PlainFile => plain::render_file(path)?,
+        SourceKind::Kustomize => kustomize::build(path, &options.kustomize)?,
         kind => {
             return Err(Error::Unsupported {
                 path: path.to_owned(),

@@ -2,9 +2,10 @@
 
 use gitops_core::order;
 use gitops_render::RenderOptions;
+use gitops_render::kustomize::{self, LoadRestrictor};
 
 use super::ExitStatus;
-use crate::cli::BuildArgs;
+use crate::cli::{BuildArgs, LoadRestrictorArg};
 use crate::printer::Printer;
 
 pub(crate) fn run(args: &BuildArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
@@ -14,7 +15,13 @@ pub(crate) fn run(args: &BuildArgs, printer: &Printer) -> anyhow::Result<ExitSta
         printer.objects(objects.iter().map(|o| &o.object), args.output)?;
         return Ok(ExitStatus::Success);
     }
-    let mut rendered = gitops_render::render(&args.path, &RenderOptions::default())?;
+    let mut options = RenderOptions::default();
+    options.kustomize =
+        kustomize::Options::default().with_load_restrictor(match args.load_restrictor {
+            LoadRestrictorArg::RootOnly => LoadRestrictor::RootOnly,
+            LoadRestrictorArg::None => LoadRestrictor::None,
+        });
+    let mut rendered = gitops_render::render(&args.path, &options)?;
     if !rendered.has_tool_order() {
         order::sort_for_apply(&mut rendered.objects);
     }
