@@ -37,9 +37,15 @@ pub(crate) enum Command {
     /// Render a source into Kubernetes objects, in apply order
     ///
     /// PATH is a directory of plain manifests (every *.yaml, *.yml and *.json file below it,
-    /// dotfiles skipped) or a single manifest file. The objects are printed on stdout as one
+    /// dotfiles skipped), a single manifest file, a directory with *.jsonnet files at its top
+    /// (read as Argo CD reads it: every top-level .jsonnet and manifest file; .libsonnet files
+    /// are only imported) or a single .jsonnet file. The objects are printed on stdout as one
     /// multi-document YAML stream, or a JSON array with `-o json`; they are ordered for apply:
     /// CRDs and Namespaces first, then built-in kinds in Helm's order, then custom resources.
+    ///
+    /// The unit options apply what a Flux Kustomization adds on top of its path: a target
+    /// namespace, name prefix and suffix, and post-build variable substitution (`${var}`,
+    /// `${var:=default}`, ... with Flux's rules).
     Build(BuildArgs),
     /// Show the units of a GitOps repository and how they depend on each other
     ///
@@ -161,6 +167,10 @@ pub(crate) struct BuildArgs {
     /// kustomize's default) or `none` (any local file)
     #[arg(long, value_enum, default_value_t = LoadRestrictorArg::RootOnly)]
     pub(crate) load_restrictor: LoadRestrictorArg,
+    #[command(flatten)]
+    pub(crate) jsonnet: JsonnetArgs,
+    #[command(flatten)]
+    pub(crate) overlay: UnitArgs,
 }
 
 /// `--load-restrictor` values, as kustomize names them.
@@ -170,6 +180,55 @@ pub(crate) enum LoadRestrictorArg {
     RootOnly,
     /// Any local file
     None,
+}
+
+/// The knobs of `jsonnet` that Argo CD exposes.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Jsonnet")]
+pub(crate) struct JsonnetArgs {
+    /// Set an external variable to a string; `KEY` alone takes the value of the environment
+    /// variable KEY (repeatable)
+    #[arg(long = "ext-str", value_name = "KEY[=VALUE]")]
+    pub(crate) ext_str: Vec<String>,
+    /// Set an external variable to Jsonnet code (repeatable)
+    #[arg(long = "ext-code", value_name = "KEY=CODE")]
+    pub(crate) ext_code: Vec<String>,
+    /// Pass a top-level argument as a string; `KEY` alone takes the environment variable
+    /// (repeatable)
+    #[arg(long = "tla-str", value_name = "KEY[=VALUE]")]
+    pub(crate) tla_str: Vec<String>,
+    /// Pass a top-level argument as Jsonnet code (repeatable)
+    #[arg(long = "tla-code", value_name = "KEY=CODE")]
+    pub(crate) tla_code: Vec<String>,
+    /// Add a library search path; the last one given is searched first (repeatable)
+    #[arg(short = 'J', long = "jpath", value_name = "DIR")]
+    pub(crate) jpath: Vec<PathBuf>,
+}
+
+/// What a Flux Kustomization adds on top of its path.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Unit (Flux Kustomization) options")]
+pub(crate) struct UnitArgs {
+    /// Set the namespace of every namespaced object
+    #[arg(long, value_name = "NS")]
+    pub(crate) target_namespace: Option<String>,
+    /// Prefix the name of every object
+    #[arg(long, value_name = "PREFIX")]
+    pub(crate) name_prefix: Option<String>,
+    /// Suffix the name of every object
+    #[arg(long, value_name = "SUFFIX")]
+    pub(crate) name_suffix: Option<String>,
+    /// Substitute ${KEY} with VALUE after the build; wins over --substitute-from-file
+    /// (repeatable)
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub(crate) substitute: Vec<String>,
+    /// Read substitution variables from a .env file (KEY=VALUE lines); later files win
+    /// (repeatable)
+    #[arg(long, value_name = "FILE")]
+    pub(crate) substitute_from_file: Vec<PathBuf>,
+    /// Fail when a ${var} without a default has no value
+    #[arg(long)]
+    pub(crate) strict_substitute: bool,
 }
 
 /// How objects are printed.

@@ -20,6 +20,15 @@ pub enum Error {
     /// A manifest file is not valid YAML/JSON or holds something that is not an object.
     #[error(transparent)]
     Manifest(#[from] ManifestError),
+    /// A Jsonnet program failed or its output is not objects.
+    #[error(transparent)]
+    Jsonnet(#[from] crate::jsonnet::JsonnetError),
+    /// Post-build substitution failed.
+    #[error(transparent)]
+    Substitute(#[from] crate::substitute::SubstituteError),
+    /// A unit's path or overlay cannot be built.
+    #[error(transparent)]
+    Unit(#[from] crate::unit::UnitError),
     /// Two objects share an identity.
     #[error(transparent)]
     Duplicate(#[from] Box<DuplicateError>),

@@ -2,7 +2,7 @@
 //!
 //! [`render`] looks at a path, decides what kind of source it is ([`detect`]) and renders it to
 //! Kubernetes objects with their origins. Each source type has its own module: plain manifest
-//! directories now; Kustomize, Helm charts and Jsonnet as they land.
+//! directories and Jsonnet now; Kustomize and Helm charts as they land.
 //!
 //! ```no_run
 //! let rendered = gitops_render::render(std::path::Path::new("fixtures/podinfo"), &Default::default())?;
@@ -12,9 +12,12 @@
 mod detect;
 mod error;
 pub mod gotemplate;
+pub mod jsonnet;
 pub mod kustomize;
 pub mod plain;
 pub mod repo;
+pub mod substitute;
+pub mod unit;
 
 use std::path::Path;
 
@@ -28,6 +31,8 @@ use gitops_core::SourcedObject;
 pub struct RenderOptions {
     /// Options of Kustomize builds.
     pub kustomize: kustomize::Options,
+    /// Ext vars, top-level arguments and library paths for Jsonnet sources.
+    pub jsonnet: jsonnet::JsonnetOptions,
 }
 
 /// What rendering a source produced.
@@ -62,6 +67,8 @@ pub fn render(path: &Path, options: &RenderOptions) -> Result<Rendered, Error> {
         SourceKind::Plain => plain::render_dir(path)?,
         SourceKind::PlainFile => plain::render_file(path)?,
         SourceKind::Kustomize => kustomize::build(path, &options.kustomize)?,
+        SourceKind::Jsonnet if path.is_dir() => jsonnet::render_dir(path, &options.jsonnet)?,
+        SourceKind::Jsonnet => jsonnet::render_file(path, &options.jsonnet)?,
         kind => {
             return Err(Error::Unsupported {
                 path: path.to_owned(),

@@ -1,11 +1,18 @@
-//! `gitops build`: render a source and print its objects in apply order.
+//! `gitops build`: render a source as a unit (a Flux Kustomization's path with its overlay and
+//! post-build substitution) and print its objects in apply order.
 
+use std::collections::BTreeMap;
+
+use anyhow::{Context, bail};
 use gitops_core::order;
 use gitops_render::RenderOptions;
+use gitops_render::jsonnet::{ExtValue, JsonnetOptions};
 use gitops_render::kustomize::{self, LoadRestrictor};
+use gitops_render::substitute::{self, VariableSource};
+use gitops_render::unit::{self, UnitSpec};
 
 use super::ExitStatus;
-use crate::cli::{BuildArgs, LoadRestrictorArg};
+use crate::cli::{BuildArgs, JsonnetArgs, LoadRestrictorArg, UnitArgs};
 use crate::printer::Printer;
 
 pub(crate) fn run(args: &BuildArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
@@ -21,11 +28,76 @@ pub(crate) fn run(args: &BuildArgs, printer: &Printer) -> anyhow::Result<ExitSta
             LoadRestrictorArg::RootOnly => LoadRestrictor::RootOnly,
             LoadRestrictorArg::None => LoadRestrictor::None,
         });
-    let mut rendered = gitops_render::render(&args.path, &options)?;
+    options.jsonnet = jsonnet_options(&args.jsonnet)?;
+    let spec = unit_spec(&args.overlay)?;
+    let mut rendered = unit::render_path(&args.path, &spec, &options)?;
     if !rendered.has_tool_order() {
         order::sort_for_apply(&mut rendered.objects);
     }
     tracing::info!(objects = rendered.objects.len(), kind = %rendered.kind, path = %args.path.display(), "rendered");
     printer.objects(rendered.objects.iter().map(|o| &o.object), args.output)?;
     Ok(ExitStatus::Success)
+}
+
+fn jsonnet_options(args: &JsonnetArgs) -> anyhow::Result<JsonnetOptions> {
+    let mut options = JsonnetOptions::default();
+    for flag in &args.ext_str {
+        let (key, value) = key_value_or_env(flag, "--ext-str")?;
+        options.ext_vars.insert(key, ExtValue::Str(value));
+    }
+    for flag in &args.ext_code {
+        let (key, value) = key_value(flag, "--ext-code")?;
+        options.ext_vars.insert(key, ExtValue::Code(value));
+    }
+    for flag in &args.tla_str {
+        let (key, value) = key_value_or_env(flag, "--tla-str")?;
+        options.tlas.insert(key, ExtValue::Str(value));
+    }
+    for flag in &args.tla_code {
+        let (key, value) = key_value(flag, "--tla-code")?;
+        options.tlas.insert(key, ExtValue::Code(value));
+    }
+    options.library_paths.clone_from(&args.jpath);
+    Ok(options)
+}
+
+fn unit_spec(args: &UnitArgs) -> anyhow::Result<UnitSpec> {
+    let mut spec = UnitSpec::default();
+    spec.target_namespace.clone_from(&args.target_namespace);
+    spec.name_prefix.clone_from(&args.name_prefix);
+    spec.name_suffix.clone_from(&args.name_suffix);
+    for file in &args.substitute_from_file {
+        let text = std::fs::read_to_string(file)
+            .with_context(|| format!("cannot read `{}`", file.display()))?;
+        spec.post_build.substitute_from.push(VariableSource {
+            kind: "file".to_owned(),
+            name: file.display().to_string(),
+            data: substitute::parse_env(&text, file)?,
+        });
+    }
+    let mut inline = BTreeMap::new();
+    for flag in &args.substitute {
+        let (key, value) = key_value(flag, "--substitute")?;
+        inline.insert(key, value);
+    }
+    spec.post_build.substitute = inline;
+    spec.post_build.strict = args.strict_substitute;
+    Ok(spec)
+}
+
+fn key_value(flag: &str, name: &str) -> anyhow::Result<(String, String)> {
+    match flag.split_once('=') {
+        Some((key, value)) if !key.is_empty() => Ok((key.to_owned(), value.to_owned())),
+        _ => bail!("{name} expects KEY=VALUE, found `{flag}`"),
+    }
+}
+
+/// `KEY=VALUE`, or `KEY` alone for the environment variable KEY (as `jsonnet --ext-str` does).
+fn key_value_or_env(flag: &str, name: &str) -> anyhow::Result<(String, String)> {
+    if flag.contains('=') {
+        return key_value(flag, name);
+    }
+    let value = std::env::var(flag)
+        .with_context(|| format!("{name} `{flag}`: no `=` and no environment variable `{flag}`"))?;
+    Ok((flag.to_owned(), value))
 }

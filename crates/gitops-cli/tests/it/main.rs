@@ -4,4 +4,6 @@
 mod build;
 mod common;
 mod help;
+mod jsonnet;
 mod repo;
+mod unit;
