@@ -6,7 +6,8 @@
 //!    `components`) go into a kustomization as Flux writes it: the path's own kustomization
 //!    file with the fields set or appended, or, when the path has none, one generated to list
 //!    every `*.yaml`/`*.yml` below it (a subdirectory with a kustomization is listed as a
-//!    directory and not entered); that kustomization is built by the Kustomize engine;
+//!    directory and not entered); that kustomization is built by the Kustomize engine
+//!    ([`crate::kustomize::build_inline`], with load restrictions off as in Flux);
 //! 3. without overlay fields the path is rendered as its source type ([`crate::render`]);
 //! 4. post-build substitution ([`crate::substitute`]) runs on every object;
 //! 5. `commonMetadata` labels and annotations are set on every object (overriding equal keys);
@@ -111,12 +112,6 @@ pub enum UnitError {
         /// The overlay fields that were given.
         fields: String,
     },
-    /// The overlay needs the Kustomize engine, which is not part of this build yet.
-    #[error("{fields} need the Kustomize engine, which this build does not have yet")]
-    NoKustomizeEngine {
-        /// The overlay fields that were given.
-        fields: String,
-    },
 }
 
 /// Renders the unit `spec` of the source tree at `root`.
@@ -150,11 +145,16 @@ pub fn render_path(
             .into());
         }
         let kustomization = flux_kustomization(path, spec)?;
-        let _ = kustomization;
-        return Err(UnitError::NoKustomizeEngine {
-            fields: overlay_fields(spec),
+        // Flux builds with kustomize's load restrictions off (files anywhere in the source).
+        let kustomize_options = options
+            .kustomize
+            .clone()
+            .with_load_restrictor(crate::kustomize::LoadRestrictor::None);
+        let objects = crate::kustomize::build_inline(path, &kustomization, &kustomize_options)?;
+        Rendered {
+            kind: SourceKind::Kustomize,
+            objects,
         }
-        .into());
     } else {
         crate::render(path, options)?
     };

@@ -210,3 +210,22 @@ fn flux_keeps_an_existing_kustomization_and_overrides_or_appends_its_fields() {
         })
     );
 }
+
+#[test]
+fn plain_directory_with_flux_overlay_is_built_by_kustomize() {
+    let mut spec = UnitSpec::default();
+    spec.path = "shop/base".into();
+    spec.target_namespace = Some("staging".into());
+    spec.name_prefix = Some("pre-".into());
+    spec.name_suffix = Some("-suf".into());
+    spec.patches = vec![patch(
+        "- op: replace\n  path: /spec/replicas\n  value: 5\n",
+        Some("Deployment"),
+    )];
+    spec.common_metadata.labels = vec![("team".to_owned(), "shop".to_owned())]
+        .into_iter()
+        .collect();
+    spec.post_build.substitute = vars(&[("unused", "x")]);
+    let rendered = unit::render(&fixtures(), &spec, &RenderOptions::default()).unwrap();
+    insta::assert_snapshot!(to_yaml(&rendered));
+}
