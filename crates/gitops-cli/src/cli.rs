@@ -60,6 +60,13 @@ pub(crate) enum Command {
     /// `gitops.rs/v1alpha1` objects with the same spec (fields Flux v1 dropped are migrated);
     /// other objects pass through unchanged. Comments are not kept.
     Convert(ConvertArgs),
+    /// Progressive delivery: simulate a rollout's timeline, render its traffic objects
+    ///
+    /// FILE holds a gitops.rs/v1alpha1 Rollout, a Flagger flagger.app/v1beta1 Canary or an Argo
+    /// argoproj.io/v1alpha1 Rollout (with its AnalysisTemplates); fields the spec cannot express
+    /// are listed as warnings on stderr.
+    #[command(subcommand)]
+    Rollout(RolloutCommand),
 }
 
 /// Where a repository is and how to read it.
@@ -142,6 +149,81 @@ pub(crate) enum ConvertTarget {
     Gitops,
     /// Flux's `source.toolkit.fluxcd.io/v1`, `kustomize.toolkit.fluxcd.io/v1`, `helm.toolkit.fluxcd.io/v2`
     Flux,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum RolloutCommand {
+    /// Print the step-by-step timeline of a rollout against scripted observations
+    ///
+    /// OBS.yaml scripts the cluster: `stable` (the running revision, default v1), `replicas`
+    /// (default 4), `analysis` (results of the analysis runs in the order they start:
+    /// Successful, Failed, Inconclusive, Error or Running; Successful when the list is used up),
+    /// `until` (seconds, default one day) and `events`, each with `at` (seconds) and any of
+    /// `revision`, `canaryReady`, `stableReady` and `commands` (promote, abort, retry, pause,
+    /// resume, skipAnalysis). Exit code 0 when the rollout ends Healthy, 1 otherwise.
+    Simulate(SimulateArgs),
+    /// Print the traffic provider's objects for a canary weight
+    Render(RenderArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SimulateArgs {
+    /// The rollout
+    pub(crate) file: PathBuf,
+    /// The scripted observations
+    #[arg(long, value_name = "OBS.yaml")]
+    pub(crate) observations: PathBuf,
+    /// Which rollout of FILE, when it holds several
+    #[arg(long)]
+    pub(crate) name: Option<String>,
+    /// Output format
+    #[arg(short, long, value_enum, default_value_t = TimelineFormat::Text)]
+    pub(crate) output: TimelineFormat,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RenderArgs {
+    /// The rollout
+    pub(crate) file: PathBuf,
+    /// Percentage of traffic to the canary (blue-green: 100 switches the active service)
+    #[arg(long, value_parser = clap::value_parser!(u8).range(0..=100))]
+    pub(crate) weight: u8,
+    /// The provider; default the rollout's trafficRouting (plain when none)
+    #[arg(long, value_enum)]
+    pub(crate) provider: Option<Provider>,
+    /// Add the strategy's header route (A/B match rules, or the first setHeaderRoute step)
+    #[arg(long)]
+    pub(crate) header_route: bool,
+    /// Which rollout of FILE, when it holds several
+    #[arg(long)]
+    pub(crate) name: Option<String>,
+    /// Output format
+    #[arg(short, long, value_enum, default_value_t = OutputFormat::Yaml)]
+    pub(crate) output: OutputFormat,
+}
+
+/// How a timeline is printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum TimelineFormat {
+    /// One line per machine call, actions indented below
+    Text,
+    /// The timeline as JSON
+    Json,
+}
+
+/// Traffic providers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Provider {
+    /// SMI TrafficSplit (Linkerd)
+    Smi,
+    /// Gateway API HTTPRoute
+    Gateway,
+    /// Istio VirtualService and DestinationRule
+    Istio,
+    /// NGINX Ingress canary annotations
+    Nginx,
+    /// Plain Kubernetes Services
+    Plain,
 }
 
 #[derive(Debug, Args)]

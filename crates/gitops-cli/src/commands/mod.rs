@@ -5,6 +5,7 @@ mod convert;
 mod graph;
 mod plan;
 mod repo;
+mod rollout;
 
 use std::process::ExitCode;
 
@@ -35,5 +36,6 @@ pub(crate) fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
         Command::Graph(args) => graph::run(&args, printer),
         Command::Plan(args) => plan::run(&args, printer),
         Command::Convert(args) => convert::run(&args, printer),
+        Command::Rollout(command) => rollout::run(&command, printer),
     }
 }
