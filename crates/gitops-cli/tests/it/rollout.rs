@@ -84,14 +84,17 @@ fn render_with_another_provider() {
 #[test]
 #[allow(clippy::print_stderr)]
 fn render_flagger_canary_warns_about_webhooks() {
-    let file = crate::common::workspace_root().join("../shared/corpus/gitops-linkerd/apps/faces/faces-canary.yaml");
+    let file = crate::common::workspace_root()
+        .join("../shared/corpus/gitops-linkerd/apps/faces/faces-canary.yaml");
     if !file.exists() {
         eprintln!("skipped: {} is absent", file.display());
         return;
     }
     let path = file.to_str().unwrap();
     insta::assert_snapshot!(run(
-        &mut gitops(&["rollout", "render", path, "--name", "face", "--weight", "25"]),
+        &mut gitops(&[
+            "rollout", "render", path, "--name", "face", "--weight", "25"
+        ]),
         &[(path, "[CORPUS]/faces-canary.yaml")]
     ));
 }
@@ -126,7 +129,13 @@ fn errors_name_the_file_and_what_is_wrong() {
         &[]
     ));
     insta::assert_snapshot!(run(
-        &mut gitops(&["rollout", "render", "fixtures/rollout/canary.yaml", "--weight", "101"]),
+        &mut gitops(&[
+            "rollout",
+            "render",
+            "fixtures/rollout/canary.yaml",
+            "--weight",
+            "101"
+        ]),
         &[]
     ));
 }
