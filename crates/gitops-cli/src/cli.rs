@@ -7,7 +7,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// GitOps for Kubernetes: render what Git holds, order it, and apply it.
 #[derive(Debug, Parser)]
 #[command(name = "gitops", version, about, long_about = None, propagate_version = true)]
-#[command(after_help = "Exit codes: 0 success, 1 invalid input or a failed check, 2 usage error.")]
+#[command(
+    after_help = "Exit codes: 0 success, 1 invalid input or a failed check (for diff: drift), 2 usage error (for diff: any error)."
+)]
 pub(crate) struct Cli {
     #[command(subcommand)]
     pub(crate) command: Command,
@@ -67,6 +69,23 @@ pub(crate) enum Command {
     /// are listed as warnings on stderr.
     #[command(subcommand)]
     Rollout(RolloutCommand),
+    /// Render a source and apply it to a cluster with server-side apply
+    ///
+    /// Objects are applied in stages: CRDs, Namespaces and ClusterRoles first (waiting until CRDs
+    /// are Established and Namespaces Active), then `*Class` kinds, then the rest in apply order.
+    /// The applied set is recorded in an inventory ConfigMap, so that `--prune` can delete what
+    /// left the source. Prints one line per object: created, configured, unchanged, deleted or
+    /// skipped.
+    Apply(ApplyArgs),
+    /// Show how the cluster differs from a source (server-side dry run), as a unified YAML diff
+    ///
+    /// Exits 0 when in sync, 1 when there is drift, 2 on error (kubectl's convention).
+    Diff(DiffArgs),
+    /// List the objects of a source that are missing, changed or extra in the cluster
+    ///
+    /// Extra objects are those in the unit's inventory that the source no longer has. Exits 0
+    /// when in sync, 1 when there is drift, 2 on error.
+    Drift(DiffArgs),
 }
 
 /// Where a repository is and how to read it.
@@ -224,6 +243,113 @@ pub(crate) enum Provider {
     Nginx,
     /// Plain Kubernetes Services
     Plain,
+}
+
+/// What to render: a directory (or a repository with `--path`).
+#[derive(Debug, Args)]
+pub(crate) struct SourceArgs {
+    /// The source: a directory or manifest file (a Git URL with a later release)
+    pub(crate) source: String,
+    /// Directory inside SOURCE to render
+    #[arg(long, value_name = "P")]
+    pub(crate) path: Option<PathBuf>,
+    /// Apply one unit of the repository's plan (needs the repository model; not yet available)
+    #[arg(long, value_name = "U")]
+    pub(crate) unit: Option<String>,
+}
+
+/// How to reach the cluster and where the unit's inventory lives.
+#[derive(Debug, Args)]
+pub(crate) struct ClusterArgs {
+    /// Kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then in-cluster)
+    #[arg(long, value_name = "FILE")]
+    pub(crate) kubeconfig: Option<PathBuf>,
+    /// Kubeconfig context to use
+    #[arg(long, value_name = "NAME")]
+    pub(crate) context: Option<String>,
+    /// Namespace for namespaced objects that name none
+    #[arg(short, long, value_name = "NS", default_value = "default")]
+    pub(crate) namespace: String,
+    /// Server-side apply field manager
+    #[arg(long, value_name = "M", default_value = "gitops")]
+    pub(crate) field_manager: String,
+    /// Namespace of the inventory ConfigMap
+    #[arg(long, value_name = "NS", default_value = "default")]
+    pub(crate) inventory_namespace: String,
+    /// Unit name of the inventory (ConfigMap `gitops-inventory-<N>`; default: the source
+    /// directory's name)
+    #[arg(long, value_name = "N")]
+    pub(crate) inventory_name: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ApplyArgs {
+    #[command(flatten)]
+    pub(crate) source: SourceArgs,
+    #[command(flatten)]
+    pub(crate) cluster: ClusterArgs,
+    /// Delete objects that were applied before from this source and are gone from it
+    #[arg(long)]
+    pub(crate) prune: bool,
+    /// Wait until every object is healthy (Current); fail early when one is Failed
+    #[arg(long)]
+    pub(crate) wait: bool,
+    /// How long to wait, and to wait for CRDs and Namespaces: `90s`, `5m`, `1h`
+    #[arg(long, value_name = "D", default_value = "5m", value_parser = parse_duration)]
+    pub(crate) timeout: std::time::Duration,
+    /// Ask the server what would change; change nothing
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+    /// Delete and recreate objects whose immutable fields changed
+    #[arg(long)]
+    pub(crate) force: bool,
+    /// Allow applying an empty set (with --prune: delete everything the unit had)
+    #[arg(long)]
+    pub(crate) allow_empty: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DiffArgs {
+    #[command(flatten)]
+    pub(crate) source: SourceArgs,
+    #[command(flatten)]
+    pub(crate) cluster: ClusterArgs,
+    /// Output format: a unified YAML diff per object, or JSON
+    #[arg(short, long, value_enum, default_value_t = DiffFormat::Text)]
+    pub(crate) output: DiffFormat,
+}
+
+/// How a diff is printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum DiffFormat {
+    /// Unified diffs (coloured on a terminal)
+    Text,
+    /// A JSON array, one entry per object
+    Json,
+}
+
+/// Parses `90`, `90s`, `5m`, `1h`, `500ms`.
+pub(crate) fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("expected a duration like 90s, 5m or 1h, found `{text}`"))?;
+    let seconds = match unit {
+        "" | "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        "ms" => return Ok(std::time::Duration::from_millis(n)),
+        _ => {
+            return Err(format!(
+                "unknown duration unit `{unit}` in `{text}`: use ms, s, m or h"
+            ));
+        }
+    };
+    Ok(std::time::Duration::from_secs(seconds))
 }
 
 #[derive(Debug, Args)]

@@ -1,6 +1,7 @@
 //! Integration tests of the `gitops` binary: exit code, stdout and stderr, snapshot-tested.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod apply;
 mod build;
 mod common;
 mod help;
