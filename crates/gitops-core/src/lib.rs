@@ -38,6 +38,8 @@ pub mod yaml;
 
 #[cfg(feature = "cluster")]
 pub mod cluster;
+#[cfg(feature = "git")]
+pub mod git;
 
 pub use manifest::{DuplicateError, ManifestError, check_unique};
 pub use object::{InventoryIdError, Object, ObjectError, ObjectRef, split_api_version, type_name};
