@@ -369,6 +369,30 @@ pub(crate) struct BuildArgs {
     /// kustomize's default) or `none` (any local file)
     #[arg(long, value_enum, default_value_t = LoadRestrictorArg::RootOnly)]
     pub(crate) load_restrictor: LoadRestrictorArg,
+    /// Helm charts: the release name (`.Release.Name`)
+    #[arg(long, default_value = "release-name")]
+    pub(crate) release_name: String,
+    /// Helm charts: the release namespace (`.Release.Namespace`)
+    #[arg(long, short = 'n', default_value = "default")]
+    pub(crate) namespace: String,
+    /// Helm charts: a values file (repeatable; later files win)
+    #[arg(short = 'f', long = "values", value_name = "FILE")]
+    pub(crate) values: Vec<PathBuf>,
+    /// Helm charts: set a value (`a.b=c,d[0]=e`, repeatable)
+    #[arg(long = "set", value_name = "K=V")]
+    pub(crate) set: Vec<String>,
+    /// Helm charts: set a string value (repeatable)
+    #[arg(long = "set-string", value_name = "K=V")]
+    pub(crate) set_string: Vec<String>,
+    /// Helm charts: the Kubernetes version of `.Capabilities.KubeVersion`
+    #[arg(long)]
+    pub(crate) kube_version: Option<String>,
+    /// Helm charts: extra API versions for `.Capabilities.APIVersions` (repeatable, or commas)
+    #[arg(long = "api-versions", value_name = "G/V")]
+    pub(crate) api_versions: Vec<String>,
+    /// Helm charts: print the files of `crds/` first (as `helm template --include-crds`)
+    #[arg(long)]
+    pub(crate) include_crds: bool,
 }
 
 /// `--load-restrictor` values, as kustomize names them.

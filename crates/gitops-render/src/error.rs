@@ -26,6 +26,9 @@ pub enum Error {
     /// A kustomization could not be built.
     #[error(transparent)]
     Kustomize(#[from] crate::kustomize::Error),
+    /// A Helm chart could not be rendered.
+    #[error(transparent)]
+    Helm(#[from] crate::helm::HelmError),
     /// The source type is recognised but this build cannot render it yet.
     #[error("`{}` is a {kind} source, which is not supported yet", .path.display())]
     Unsupported {

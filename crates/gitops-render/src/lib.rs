@@ -12,6 +12,7 @@
 mod detect;
 mod error;
 pub mod gotemplate;
+pub mod helm;
 pub mod kustomize;
 pub mod plain;
 pub mod repo;
@@ -28,6 +29,8 @@ use gitops_core::SourcedObject;
 pub struct RenderOptions {
     /// Options of Kustomize builds.
     pub kustomize: kustomize::Options,
+    /// How Helm charts are rendered (release name, namespace, values, capabilities).
+    pub helm: helm::HelmOptions,
 }
 
 /// What rendering a source produced.
@@ -62,6 +65,7 @@ pub fn render(path: &Path, options: &RenderOptions) -> Result<Rendered, Error> {
         SourceKind::Plain => plain::render_dir(path)?,
         SourceKind::PlainFile => plain::render_file(path)?,
         SourceKind::Kustomize => kustomize::build(path, &options.kustomize)?,
+        SourceKind::Helm => helm::render_chart(path, &options.helm)?.objects()?,
         kind => {
             return Err(Error::Unsupported {
                 path: path.to_owned(),
