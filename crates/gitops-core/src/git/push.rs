@@ -184,7 +184,7 @@ pub fn commit_and_push(
         files,
         username: creds.username.clone(),
         password: creds.password.clone(),
-        bearer: creds.bearer_token.clone(),
+        bearer: creds.bearer_token,
     };
     scratch.run(&["init", "--quiet"], "init")?;
     let branch_ref = format!("refs/heads/{}", request.branch);
