@@ -7,7 +7,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// GitOps for Kubernetes: render what Git holds, order it, and apply it.
 #[derive(Debug, Parser)]
 #[command(name = "gitops", version, about, long_about = None, propagate_version = true)]
-#[command(after_help = "Exit codes: 0 success, 1 invalid input or a failed check, 2 usage error.")]
+#[command(
+    after_help = "Exit codes: 0 success, 1 invalid input or a failed check (for diff: drift), 2 usage error (for diff: any error)."
+)]
 pub(crate) struct Cli {
     #[command(subcommand)]
     pub(crate) command: Command,
@@ -36,8 +38,10 @@ pub(crate) struct GlobalArgs {
 pub(crate) enum Command {
     /// Render a source into Kubernetes objects, in apply order
     ///
-    /// PATH is a directory of plain manifests (every *.yaml, *.yml and *.json file below it,
-    /// dotfiles skipped), a single manifest file, a directory with *.jsonnet files at its top
+    /// PATH is a kustomization (built as `kustomize build` does), a Helm chart (printed as
+    /// `helm template` prints it), a directory of plain manifests (every *.yaml, *.yml and
+    /// *.json file below it, dotfiles skipped), a single manifest file, a directory with
+    /// *.jsonnet files at its top
     /// (read as Argo CD reads it: every top-level .jsonnet and manifest file; .libsonnet files
     /// are only imported) or a single .jsonnet file. The objects are printed on stdout as one
     /// multi-document YAML stream, or a JSON array with `-o json`; they are ordered for apply:
@@ -46,7 +50,7 @@ pub(crate) enum Command {
     /// The unit options apply what a Flux Kustomization adds on top of its path: a target
     /// namespace, name prefix and suffix, and post-build variable substitution (`${var}`,
     /// `${var:=default}`, ... with Flux's rules).
-    Build(BuildArgs),
+    Build(Box<BuildArgs>),
     /// Show the units of a GitOps repository and how they depend on each other
     ///
     /// Starting at PATH inside REPO (what `flux bootstrap --path` names), every Flux
@@ -66,6 +70,30 @@ pub(crate) enum Command {
     /// `gitops.rs/v1alpha1` objects with the same spec (fields Flux v1 dropped are migrated);
     /// other objects pass through unchanged. Comments are not kept.
     Convert(ConvertArgs),
+    /// Progressive delivery: simulate a rollout's timeline, render its traffic objects
+    ///
+    /// FILE holds a gitops.rs/v1alpha1 Rollout, a Flagger flagger.app/v1beta1 Canary or an Argo
+    /// argoproj.io/v1alpha1 Rollout (with its AnalysisTemplates); fields the spec cannot express
+    /// are listed as warnings on stderr.
+    #[command(subcommand)]
+    Rollout(RolloutCommand),
+    /// Render a source and apply it to a cluster with server-side apply
+    ///
+    /// Objects are applied in stages: CRDs, Namespaces and ClusterRoles first (waiting until CRDs
+    /// are Established and Namespaces Active), then `*Class` kinds, then the rest in apply order.
+    /// The applied set is recorded in an inventory ConfigMap, so that `--prune` can delete what
+    /// left the source. Prints one line per object: created, configured, unchanged, deleted or
+    /// skipped.
+    Apply(ApplyArgs),
+    /// Show how the cluster differs from a source (server-side dry run), as a unified YAML diff
+    ///
+    /// Exits 0 when in sync, 1 when there is drift, 2 on error (kubectl's convention).
+    Diff(DiffArgs),
+    /// List the objects of a source that are missing, changed or extra in the cluster
+    ///
+    /// Extra objects are those in the unit's inventory that the source no longer has. Exits 0
+    /// when in sync, 1 when there is drift, 2 on error.
+    Drift(DiffArgs),
 }
 
 /// Where a repository is and how to read it.
@@ -150,6 +178,188 @@ pub(crate) enum ConvertTarget {
     Flux,
 }
 
+#[derive(Debug, Subcommand)]
+pub(crate) enum RolloutCommand {
+    /// Print the step-by-step timeline of a rollout against scripted observations
+    ///
+    /// OBS.yaml scripts the cluster: `stable` (the running revision, default v1), `replicas`
+    /// (default 4), `analysis` (results of the analysis runs in the order they start:
+    /// Successful, Failed, Inconclusive, Error or Running; Successful when the list is used up),
+    /// `until` (seconds, default one day) and `events`, each with `at` (seconds) and any of
+    /// `revision`, `canaryReady`, `stableReady` and `commands` (promote, abort, retry, pause,
+    /// resume, skipAnalysis). Exit code 0 when the rollout ends Healthy, 1 otherwise.
+    Simulate(SimulateArgs),
+    /// Print the traffic provider's objects for a canary weight
+    Render(RenderArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SimulateArgs {
+    /// The rollout
+    pub(crate) file: PathBuf,
+    /// The scripted observations
+    #[arg(long, value_name = "OBS.yaml")]
+    pub(crate) observations: PathBuf,
+    /// Which rollout of FILE, when it holds several
+    #[arg(long)]
+    pub(crate) name: Option<String>,
+    /// Output format
+    #[arg(short, long, value_enum, default_value_t = TimelineFormat::Text)]
+    pub(crate) output: TimelineFormat,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RenderArgs {
+    /// The rollout
+    pub(crate) file: PathBuf,
+    /// Percentage of traffic to the canary (blue-green: 100 switches the active service)
+    #[arg(long, value_parser = clap::value_parser!(u8).range(0..=100))]
+    pub(crate) weight: u8,
+    /// The provider; default the rollout's trafficRouting (plain when none)
+    #[arg(long, value_enum)]
+    pub(crate) provider: Option<Provider>,
+    /// Add the strategy's header route (A/B match rules, or the first setHeaderRoute step)
+    #[arg(long)]
+    pub(crate) header_route: bool,
+    /// Which rollout of FILE, when it holds several
+    #[arg(long)]
+    pub(crate) name: Option<String>,
+    /// Output format
+    #[arg(short, long, value_enum, default_value_t = OutputFormat::Yaml)]
+    pub(crate) output: OutputFormat,
+}
+
+/// How a timeline is printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum TimelineFormat {
+    /// One line per machine call, actions indented below
+    Text,
+    /// The timeline as JSON
+    Json,
+}
+
+/// Traffic providers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Provider {
+    /// SMI TrafficSplit (Linkerd)
+    Smi,
+    /// Gateway API HTTPRoute
+    Gateway,
+    /// Istio VirtualService and DestinationRule
+    Istio,
+    /// NGINX Ingress canary annotations
+    Nginx,
+    /// Plain Kubernetes Services
+    Plain,
+}
+
+/// What to render: a directory (or a repository with `--path`).
+#[derive(Debug, Args)]
+pub(crate) struct SourceArgs {
+    /// The source: a directory or manifest file (a Git URL with a later release)
+    pub(crate) source: String,
+    /// Directory inside SOURCE to render
+    #[arg(long, value_name = "P")]
+    pub(crate) path: Option<PathBuf>,
+    /// Apply one unit of the repository's plan (needs the repository model; not yet available)
+    #[arg(long, value_name = "U")]
+    pub(crate) unit: Option<String>,
+}
+
+/// How to reach the cluster and where the unit's inventory lives.
+#[derive(Debug, Args)]
+pub(crate) struct ClusterArgs {
+    /// Kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then in-cluster)
+    #[arg(long, value_name = "FILE")]
+    pub(crate) kubeconfig: Option<PathBuf>,
+    /// Kubeconfig context to use
+    #[arg(long, value_name = "NAME")]
+    pub(crate) context: Option<String>,
+    /// Namespace for namespaced objects that name none
+    #[arg(short, long, value_name = "NS", default_value = "default")]
+    pub(crate) namespace: String,
+    /// Server-side apply field manager
+    #[arg(long, value_name = "M", default_value = "gitops")]
+    pub(crate) field_manager: String,
+    /// Namespace of the inventory ConfigMap
+    #[arg(long, value_name = "NS", default_value = "default")]
+    pub(crate) inventory_namespace: String,
+    /// Unit name of the inventory (ConfigMap `gitops-inventory-<N>`; default: the source
+    /// directory's name)
+    #[arg(long, value_name = "N")]
+    pub(crate) inventory_name: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ApplyArgs {
+    #[command(flatten)]
+    pub(crate) source: SourceArgs,
+    #[command(flatten)]
+    pub(crate) cluster: ClusterArgs,
+    /// Delete objects that were applied before from this source and are gone from it
+    #[arg(long)]
+    pub(crate) prune: bool,
+    /// Wait until every object is healthy (Current); fail early when one is Failed
+    #[arg(long)]
+    pub(crate) wait: bool,
+    /// How long to wait, and to wait for CRDs and Namespaces: `90s`, `5m`, `1h`
+    #[arg(long, value_name = "D", default_value = "5m", value_parser = parse_duration)]
+    pub(crate) timeout: std::time::Duration,
+    /// Ask the server what would change; change nothing
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+    /// Delete and recreate objects whose immutable fields changed
+    #[arg(long)]
+    pub(crate) force: bool,
+    /// Allow applying an empty set (with --prune: delete everything the unit had)
+    #[arg(long)]
+    pub(crate) allow_empty: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DiffArgs {
+    #[command(flatten)]
+    pub(crate) source: SourceArgs,
+    #[command(flatten)]
+    pub(crate) cluster: ClusterArgs,
+    /// Output format: a unified YAML diff per object, or JSON
+    #[arg(short, long, value_enum, default_value_t = DiffFormat::Text)]
+    pub(crate) output: DiffFormat,
+}
+
+/// How a diff is printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum DiffFormat {
+    /// Unified diffs (coloured on a terminal)
+    Text,
+    /// A JSON array, one entry per object
+    Json,
+}
+
+/// Parses `90`, `90s`, `5m`, `1h`, `500ms`.
+pub(crate) fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("expected a duration like 90s, 5m or 1h, found `{text}`"))?;
+    let seconds = match unit {
+        "" | "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        "ms" => return Ok(std::time::Duration::from_millis(n)),
+        _ => {
+            return Err(format!(
+                "unknown duration unit `{unit}` in `{text}`: use ms, s, m or h"
+            ));
+        }
+    };
+    Ok(std::time::Duration::from_secs(seconds))
+}
+
 #[derive(Debug, Args)]
 pub(crate) struct BuildArgs {
     /// The source to render: a directory or a manifest file
@@ -171,6 +381,30 @@ pub(crate) struct BuildArgs {
     pub(crate) jsonnet: JsonnetArgs,
     #[command(flatten)]
     pub(crate) overlay: UnitArgs,
+    /// Helm charts: the release name (`.Release.Name`)
+    #[arg(long, default_value = "release-name")]
+    pub(crate) release_name: String,
+    /// Helm charts: the release namespace (`.Release.Namespace`)
+    #[arg(long, short = 'n', default_value = "default")]
+    pub(crate) namespace: String,
+    /// Helm charts: a values file (repeatable; later files win)
+    #[arg(short = 'f', long = "values", value_name = "FILE")]
+    pub(crate) values: Vec<PathBuf>,
+    /// Helm charts: set a value (`a.b=c,d[0]=e`, repeatable)
+    #[arg(long = "set", value_name = "K=V")]
+    pub(crate) set: Vec<String>,
+    /// Helm charts: set a string value (repeatable)
+    #[arg(long = "set-string", value_name = "K=V")]
+    pub(crate) set_string: Vec<String>,
+    /// Helm charts: the Kubernetes version of `.Capabilities.KubeVersion`
+    #[arg(long)]
+    pub(crate) kube_version: Option<String>,
+    /// Helm charts: extra API versions for `.Capabilities.APIVersions` (repeatable, or commas)
+    #[arg(long = "api-versions", value_name = "G/V")]
+    pub(crate) api_versions: Vec<String>,
+    /// Helm charts: print the files of `crds/` first (as `helm template --include-crds`)
+    #[arg(long)]
+    pub(crate) include_crds: bool,
 }
 
 /// `--load-restrictor` values, as kustomize names them.

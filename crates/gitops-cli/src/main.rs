@@ -21,7 +21,7 @@ fn main() -> ExitCode {
     logging::init(&cli.global);
     // One TLS crypto provider for the whole process; kube and any HTTP client share it.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let printer = printer::Printer::new(&cli.global);
+    let printer = std::sync::Arc::new(printer::Printer::new(&cli.global));
     match commands::run(cli, &printer) {
         Ok(status) => status.into(),
         Err(err) => {

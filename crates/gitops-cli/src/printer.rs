@@ -1,6 +1,7 @@
 //! All output goes through here: data on stdout, messages on stderr.
 
-use std::io::Write;
+use std::io::{IsTerminal as _, Write};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use gitops_core::{Object, yaml};
 
@@ -9,12 +10,74 @@ use crate::cli::{GlobalArgs, OutputFormat};
 /// Prints data and messages, honouring `--quiet`.
 pub(crate) struct Printer {
     quiet: bool,
+    /// Whether stderr is a terminal (progress lines are redrawn in place there).
+    tty: bool,
+    /// Whether stdout is a terminal (diffs are coloured there).
+    color: bool,
+    progress: AtomicUsize,
 }
 
 impl Printer {
     pub(crate) fn new(global: &GlobalArgs) -> Self {
         Self {
             quiet: global.quiet,
+            tty: std::io::stderr().is_terminal(),
+            color: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+            progress: AtomicUsize::new(0),
+        }
+    }
+
+    /// Prints one line of data (a change, a drift entry) on stdout.
+    pub(crate) fn line(&self, text: &str) {
+        self.clear_progress();
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{text}");
+    }
+
+    /// Prints a status message on stderr (not with `--quiet`).
+    pub(crate) fn note(&self, text: &str) {
+        if self.quiet {
+            return;
+        }
+        self.clear_progress();
+        let _ = writeln!(std::io::stderr().lock(), "{text}");
+    }
+
+    /// On a terminal, redraws one progress line on stderr (`applied 120/1000`); elsewhere does
+    /// nothing, as the per-object lines say the same.
+    pub(crate) fn progress(&self, text: &str) {
+        if self.quiet || !self.tty {
+            return;
+        }
+        let mut err = std::io::stderr().lock();
+        let _ = write!(err, "\r\x1b[2K{text}");
+        let _ = err.flush();
+        self.progress.store(1, Ordering::Relaxed);
+    }
+
+    fn clear_progress(&self) {
+        if self.progress.swap(0, Ordering::Relaxed) == 1 {
+            let _ = write!(std::io::stderr().lock(), "\r\x1b[2K");
+        }
+    }
+
+    /// Prints a unified diff on stdout, coloured on a terminal.
+    pub(crate) fn diff(&self, text: &str) {
+        self.clear_progress();
+        let mut out = std::io::stdout().lock();
+        for line in text.lines() {
+            let color = match line.as_bytes().first() {
+                _ if !self.color => None,
+                _ if line.starts_with("+++") || line.starts_with("---") => Some("1"),
+                Some(b'+') => Some("32"),
+                Some(b'-') => Some("31"),
+                Some(b'@') => Some("36"),
+                _ => None,
+            };
+            let _ = match color {
+                Some(c) => writeln!(out, "\x1b[{c}m{line}\x1b[0m"),
+                None => writeln!(out, "{line}"),
+            };
         }
     }
 
@@ -57,7 +120,7 @@ impl Printer {
 
     /// Prints an error and its causes to stderr: `error: …` then one `caused by: …` per cause.
     pub(crate) fn error(&self, err: &anyhow::Error) {
-        let _ = self.quiet;
+        self.clear_progress();
         let mut stderr = std::io::stderr().lock();
         let _ = writeln!(stderr, "error: {err}");
         for cause in err.chain().skip(1) {

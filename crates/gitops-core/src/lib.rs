@@ -5,6 +5,10 @@
 //! - [`yaml`]: all YAML reading and writing, with positions for error messages.
 //! - [`manifest`]: objects from YAML/JSON text with their [`Origin`], and duplicate checks.
 //! - [`order`]: the apply order and the stages of a staged apply, as pure functions.
+//! - [`inventory`]: the objects a unit applied, and the prune set when it changes.
+//! - [`health`]: kstatus-like health of a live object (Current, InProgress, Failed).
+//! - [`diff`]: normalised desired-vs-live comparison with masked Secrets.
+//! - [`changeset`]: what an apply did to each object (created, configured, ...).
 //!
 //! The I/O edges live behind features: `git` (sources) and `cluster` (the Kubernetes API).
 //!
@@ -20,7 +24,11 @@
 //! ```
 
 pub mod api;
+pub mod changeset;
+pub mod diff;
 pub mod graph;
+pub mod health;
+pub mod inventory;
 pub mod manifest;
 mod object;
 pub mod order;
@@ -30,6 +38,8 @@ pub mod yaml;
 
 #[cfg(feature = "cluster")]
 pub mod cluster;
+#[cfg(feature = "git")]
+pub mod git;
 
 pub use manifest::{DuplicateError, ManifestError, check_unique};
 pub use object::{InventoryIdError, Object, ObjectError, ObjectRef, split_api_version, type_name};

@@ -80,18 +80,35 @@ pub fn is_namespace(object: &Object) -> bool {
 /// Position of the object's kind in the apply order: lower applies earlier.
 #[must_use]
 pub fn kind_rank(object: &Object) -> usize {
-    if is_crd(object) {
+    rank_of(object.group(), object.kind())
+}
+
+/// [`kind_rank`] for a group and kind, as in an [`crate::ObjectRef`].
+#[must_use]
+pub fn rank_of(group: &str, kind: &str) -> usize {
+    if kind == "CustomResourceDefinition" && group == "apiextensions.k8s.io" {
         return 0;
     }
-    if is_namespace(object) {
+    if kind == "Namespace" && group.is_empty() {
         return 1;
     }
-    if is_builtin(object.group())
-        && let Some(i) = KIND_ORDER.iter().position(|k| *k == object.kind())
+    if is_builtin(group)
+        && let Some(i) = KIND_ORDER.iter().position(|k| *k == kind)
     {
         return 2 + i;
     }
     2 + KIND_ORDER.len()
+}
+
+/// [`compare_for_apply`] on identities: rank, kind, group, name, namespace.
+#[must_use]
+pub fn compare_refs_for_apply(a: &crate::ObjectRef, b: &crate::ObjectRef) -> Ordering {
+    rank_of(&a.group, &a.kind)
+        .cmp(&rank_of(&b.group, &b.kind))
+        .then_with(|| a.kind.cmp(&b.kind))
+        .then_with(|| a.group.cmp(&b.group))
+        .then_with(|| a.name.cmp(&b.name))
+        .then_with(|| a.namespace.cmp(&b.namespace))
 }
 
 /// Total order of two objects for applying.

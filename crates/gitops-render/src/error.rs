@@ -2,8 +2,6 @@ use std::path::PathBuf;
 
 use gitops_core::{DuplicateError, ManifestError};
 
-use crate::SourceKind;
-
 /// Why a source could not be rendered.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -35,12 +33,7 @@ pub enum Error {
     /// A kustomization could not be built.
     #[error(transparent)]
     Kustomize(#[from] crate::kustomize::Error),
-    /// The source type is recognised but this build cannot render it yet.
-    #[error("`{}` is a {kind} source, which is not supported yet", .path.display())]
-    Unsupported {
-        /// The path.
-        path: PathBuf,
-        /// What it was detected as.
-        kind: SourceKind,
-    },
+    /// A Helm chart could not be rendered.
+    #[error(transparent)]
+    Helm(#[from] crate::helm::HelmError),
 }

@@ -12,6 +12,7 @@
 mod detect;
 mod error;
 pub mod gotemplate;
+pub mod helm;
 pub mod jsonnet;
 pub mod kustomize;
 pub mod plain;
@@ -33,6 +34,8 @@ pub struct RenderOptions {
     pub kustomize: kustomize::Options,
     /// Ext vars, top-level arguments and library paths for Jsonnet sources.
     pub jsonnet: jsonnet::JsonnetOptions,
+    /// How Helm charts are rendered (release name, namespace, values, capabilities).
+    pub helm: helm::HelmOptions,
 }
 
 /// What rendering a source produced.
@@ -69,12 +72,7 @@ pub fn render(path: &Path, options: &RenderOptions) -> Result<Rendered, Error> {
         SourceKind::Kustomize => kustomize::build(path, &options.kustomize)?,
         SourceKind::Jsonnet if path.is_dir() => jsonnet::render_dir(path, &options.jsonnet)?,
         SourceKind::Jsonnet => jsonnet::render_file(path, &options.jsonnet)?,
-        kind => {
-            return Err(Error::Unsupported {
-                path: path.to_owned(),
-                kind,
-            });
-        }
+        SourceKind::Helm => helm::render_chart(path, &options.helm)?.objects()?,
     };
     gitops_core::check_unique(&objects)?;
     Ok(Rendered { kind, objects })

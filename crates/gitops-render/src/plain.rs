@@ -111,6 +111,6 @@ mod tests {
         std::fs::write(dir.path().join("bad.yaml"), "apiVersion: v1\nkind: [\n").unwrap();
         let err = render_dir(dir.path()).unwrap_err();
         let message = err.to_string();
-        assert!(message.contains("bad.yaml:3:1:"), "{message}");
+        assert!(message.contains("bad.yaml:2:7:"), "{message}");
     }
 }

@@ -95,7 +95,7 @@ fn errors_name_file_line_and_field() {
             "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n",
             "f.yaml: expected a gitops.rs/v1alpha1 Rollout, a flagger.app/v1beta1 Canary or an argoproj.io/v1alpha1 Rollout, found none",
         ),
-        ("a: [b\n", "f.yaml:2:1: "),
+        ("a: [b\n", "f.yaml:1:4: "),
     ];
     for (text, want) in cases {
         let err = load::from_yaml(text, Some(Path::new("f.yaml")))

@@ -254,17 +254,105 @@ pub struct BasicAuth {
 }
 
 /// `git http-backend` behind lighttpd on 127.0.0.1: smart HTTP for every repository of a
-/// [`GitRepos`], under `/git/`, optionally requiring basic auth for every request.
+/// [`GitRepos`], under `/git/`, optionally requiring basic auth for every request, optionally
+/// over TLS with a certificate from a CA generated for the server ([`GitHttp::start_tls`]).
 #[derive(Debug)]
 pub struct GitHttp {
     server: Server,
     port: u16,
     auth: Option<BasicAuth>,
+    tls: bool,
+}
+
+/// Generates a CA and a certificate for 127.0.0.1 and localhost signed by it, in `dir`:
+/// `ca.crt`, `server.crt`, `server.key`.
+fn generate_certificates(dir: &Path) -> anyhow::Result<()> {
+    let openssl = |args: &[&str]| -> anyhow::Result<()> {
+        let output = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .output()
+            .context("running openssl (run scripts/install-deps)")?;
+        check(&output, &format!("openssl {}", args.join(" ")))
+    };
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.crt",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=gitops-testenv CA",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign",
+    ])?;
+    openssl(&[
+        "req",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=127.0.0.1",
+    ])?;
+    std::fs::write(
+        dir.join("server.ext"),
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n\
+         keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n",
+    )?;
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.crt",
+        "-days",
+        "2",
+        "-extfile",
+        "server.ext",
+    ])
 }
 
 impl GitHttp {
     /// Starts the server; with `auth`, every request needs those credentials.
     pub fn start(repos: &GitRepos, auth: Option<BasicAuth>) -> anyhow::Result<GitHttp> {
+        GitHttp::start_with(repos, auth, false)
+    }
+
+    /// Starts the server over HTTPS with a certificate signed by a CA of its own
+    /// ([`GitHttp::ca_cert`]); needs lighttpd's `mod_openssl` (Debian `lighttpd-mod-openssl`).
+    pub fn start_tls(repos: &GitRepos, auth: Option<BasicAuth>) -> anyhow::Result<GitHttp> {
+        GitHttp::start_with(repos, auth, true)
+    }
+
+    /// The PEM certificate of the CA that signed the server's certificate (TLS servers only).
+    pub fn ca_cert(&self) -> Option<PathBuf> {
+        self.tls.then(|| self.server.dir.path().join("ca.crt"))
+    }
+
+    fn start_with(repos: &GitRepos, auth: Option<BasicAuth>, tls: bool) -> anyhow::Result<GitHttp> {
         let lighttpd = program("lighttpd", &["/usr/sbin/lighttpd"])?;
         let backend = [
             "/usr/lib/git-core/git-http-backend",
@@ -303,6 +391,18 @@ $HTTP["url"] =~ "^/git" {{
             backend = backend.display(),
             root = repos.root().display(),
         );
+        if tls {
+            generate_certificates(dir.path())?;
+            config.push_str(&format!(
+                r#"server.modules += ("mod_openssl")
+ssl.engine = "enable"
+ssl.pemfile = "{cert}"
+ssl.privkey = "{key}"
+"#,
+                cert = dir.path().join("server.crt").display(),
+                key = dir.path().join("server.key").display(),
+            ));
+        }
         if let Some(auth) = &auth {
             let users = dir.path().join("users");
             let mut file = std::fs::File::create(&users)?;
@@ -320,12 +420,21 @@ auth.require = ("/git" => ("method" => "basic", "realm" => "git", "require" => "
         let mut command = Command::new(lighttpd);
         command.arg("-D").arg("-f").arg(&config_path);
         let server = Server::spawn(command, dir, port, "lighttpd")?;
-        Ok(GitHttp { server, port, auth })
+        Ok(GitHttp {
+            server,
+            port,
+            auth,
+            tls,
+        })
     }
 
-    /// The `http://` URL of repository `name`, without credentials.
+    fn scheme(&self) -> &'static str {
+        if self.tls { "https" } else { "http" }
+    }
+
+    /// The `http://` (or `https://`) URL of repository `name`, without credentials.
     pub fn url(&self, name: &str) -> String {
-        format!("http://127.0.0.1:{}/git/{name}.git", self.port)
+        format!("{}://127.0.0.1:{}/git/{name}.git", self.scheme(), self.port)
     }
 
     /// The URL of repository `name` with the server's credentials in it (the plain URL when the
@@ -333,8 +442,11 @@ auth.require = ("/git" => ("method" => "basic", "realm" => "git", "require" => "
     pub fn url_with_credentials(&self, name: &str) -> String {
         match &self.auth {
             Some(auth) => format!(
-                "http://{}:{}@127.0.0.1:{}/git/{name}.git",
-                auth.user, auth.password, self.port
+                "{}://{}:{}@127.0.0.1:{}/git/{name}.git",
+                self.scheme(),
+                auth.user,
+                auth.password,
+                self.port
             ),
             None => self.url(name),
         }
@@ -432,6 +544,7 @@ PrintMotd no
 AllowTcpForwarding no
 X11Forwarding no
 PermitUserEnvironment no
+AcceptEnv GIT_PROTOCOL
 LogLevel VERBOSE
 ",
             host_key = host_key.display(),

@@ -1,19 +1,34 @@
 //! `gitops build`: render a source as a unit (a Flux Kustomization's path with its overlay and
-//! post-build substitution) and print its objects in apply order.
+//! post-build substitution) and print its objects in apply order. A Helm chart with no overlay
+//! prints what `helm template` prints (or the objects with `-o json`).
 
 use std::collections::BTreeMap;
 
 use anyhow::{Context, bail};
 use gitops_core::order;
-use gitops_render::RenderOptions;
+use gitops_render::helm::HelmOptions;
 use gitops_render::jsonnet::{ExtValue, JsonnetOptions};
 use gitops_render::kustomize::{self, LoadRestrictor};
 use gitops_render::substitute::{self, VariableSource};
 use gitops_render::unit::{self, UnitSpec};
+use gitops_render::{RenderOptions, SourceKind};
 
 use super::ExitStatus;
-use crate::cli::{BuildArgs, JsonnetArgs, LoadRestrictorArg, UnitArgs};
+use crate::cli::{BuildArgs, JsonnetArgs, LoadRestrictorArg, OutputFormat, UnitArgs};
 use crate::printer::Printer;
+
+fn helm_options(args: &BuildArgs) -> HelmOptions {
+    let mut o = HelmOptions::default();
+    o.release_name.clone_from(&args.release_name);
+    o.namespace.clone_from(&args.namespace);
+    o.values_files.clone_from(&args.values);
+    o.set.clone_from(&args.set);
+    o.set_string.clone_from(&args.set_string);
+    o.kube_version.clone_from(&args.kube_version);
+    o.api_versions.clone_from(&args.api_versions);
+    o.include_crds = args.include_crds;
+    o
+}
 
 pub(crate) fn run(args: &BuildArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
     if let (Some(unit), Some(entry)) = (&args.unit, &args.repo_entry) {
@@ -22,14 +37,25 @@ pub(crate) fn run(args: &BuildArgs, printer: &Printer) -> anyhow::Result<ExitSta
         printer.objects(objects.iter().map(|o| &o.object), args.output)?;
         return Ok(ExitStatus::Success);
     }
+    let helm = helm_options(args);
+    let spec = unit_spec(&args.overlay)?;
+    if args.output == OutputFormat::Yaml
+        && spec == UnitSpec::default()
+        && gitops_render::detect(&args.path)? == SourceKind::Helm
+    {
+        let out = gitops_render::helm::render_chart(&args.path, &helm)?;
+        tracing::info!(templates = out.templates.len(), path = %args.path.display(), "rendered Helm chart");
+        printer.data(&out.text(helm.include_crds)?)?;
+        return Ok(ExitStatus::Success);
+    }
     let mut options = RenderOptions::default();
     options.kustomize =
         kustomize::Options::default().with_load_restrictor(match args.load_restrictor {
             LoadRestrictorArg::RootOnly => LoadRestrictor::RootOnly,
             LoadRestrictorArg::None => LoadRestrictor::None,
         });
+    options.helm = helm;
     options.jsonnet = jsonnet_options(&args.jsonnet)?;
-    let spec = unit_spec(&args.overlay)?;
     let mut rendered = unit::render_path(&args.path, &spec, &options)?;
     if !rendered.has_tool_order() {
         order::sort_for_apply(&mut rendered.objects);

@@ -1,12 +1,17 @@
 //! One module per command; each turns parsed arguments into calls of the library crates.
 
+mod apply;
 mod build;
 mod convert;
+mod diff;
 mod graph;
 mod plan;
 mod repo;
+mod rollout;
+mod source;
 
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use crate::cli::{Cli, Command};
 use crate::printer::Printer;
@@ -18,6 +23,9 @@ pub(crate) enum ExitStatus {
     Success,
     /// Invalid input, drift, or a failed check.
     Failure,
+    /// An error, for commands that keep exit code 1 for a finding (`diff`: 1 is drift, 2 an
+    /// error, as kubectl does).
+    Error,
 }
 
 impl From<ExitStatus> for ExitCode {
@@ -25,15 +33,20 @@ impl From<ExitStatus> for ExitCode {
         match status {
             ExitStatus::Success => ExitCode::SUCCESS,
             ExitStatus::Failure => ExitCode::from(1),
+            ExitStatus::Error => ExitCode::from(2),
         }
     }
 }
 
-pub(crate) fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
+pub(crate) fn run(cli: Cli, printer: &Arc<Printer>) -> anyhow::Result<ExitStatus> {
     match cli.command {
         Command::Build(args) => build::run(&args, printer),
         Command::Graph(args) => graph::run(&args, printer),
         Command::Plan(args) => plan::run(&args, printer),
         Command::Convert(args) => convert::run(&args, printer),
+        Command::Rollout(command) => rollout::run(&command, printer),
+        Command::Apply(args) => apply::run(&args, printer),
+        Command::Diff(args) => Ok(diff::run(&args, diff::Mode::Diff, printer)),
+        Command::Drift(args) => Ok(diff::run(&args, diff::Mode::Drift, printer)),
     }
 }

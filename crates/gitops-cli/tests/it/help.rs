@@ -23,3 +23,21 @@ fn version_is_printed() {
 fn a_missing_argument_is_a_usage_error_with_exit_code_2() {
     insta::assert_snapshot!(run(&mut gitops(&["build"]), &[]));
 }
+
+#[test]
+fn apply_help_lists_the_cluster_options() {
+    insta::assert_snapshot!(run(&mut gitops(&["apply", "--help"]), &[]));
+}
+
+#[test]
+fn diff_help_explains_the_exit_codes() {
+    insta::assert_snapshot!(run(&mut gitops(&["diff", "--help"]), &[]));
+}
+
+#[test]
+fn a_bad_timeout_is_a_usage_error() {
+    insta::assert_snapshot!(run(
+        &mut gitops(&["apply", ".", "--timeout", "5 weeks"]),
+        &[]
+    ));
+}

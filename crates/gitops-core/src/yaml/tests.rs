@@ -107,7 +107,7 @@ fn explicit_tags_override_resolution() {
     .unwrap();
     assert_eq!(v, json!({"a": "10", "b": 10, "c": 1.0, "d": "on"}));
     let err = parse_value("a: !!int ten\n", Schema::Yaml12).unwrap_err();
-    assert_eq!(err.to_string(), "1:4: cannot decode `ten` as a !!int");
+    assert_eq!(err.to_string(), "1:10: cannot decode `ten` as a !!int");
 }
 
 #[test]

@@ -95,6 +95,7 @@ pub(super) fn register(m: &mut FuncMap) {
             Value::Str(s) => s.len() as i64,
             Value::List(l) => l.len() as i64,
             Value::Map(m) => m.borrow().len() as i64,
+            Value::Object(o) if o.len().is_some() => o.len().unwrap_or(0) as i64,
             Value::Nil => return Err("len of nil pointer".to_owned()),
             other => return Err(format!("len of type {}", other.type_name())),
         }))

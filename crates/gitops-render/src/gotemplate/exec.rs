@@ -412,6 +412,12 @@ impl<'a> Exec<'a> {
         let n = fields.len();
         for (i, f) in fields.iter().enumerate() {
             let last = i + 1 == n;
+            // A nil receiver at the start of a chain is Go's invalid value (pipeline results,
+            // variables): fields of it are invalid too, without error. Nil met inside the chain
+            // is a nil interface from a map, whose fields are an error.
+            if i == 0 && recv.is_nil() {
+                return Ok(Value::Nil);
+            }
             recv = if last {
                 let mut argv = Vec::with_capacity(args.len() + 1);
                 for a in args {

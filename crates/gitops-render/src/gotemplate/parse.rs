@@ -18,6 +18,17 @@ pub struct Tree {
     pub(crate) root: Vec<Node>,
 }
 
+impl Tree {
+    /// Whether the tree holds only whitespace text (Go's `IsEmptyTree`): such a definition
+    /// does not replace an existing one.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.root
+            .iter()
+            .all(|n| matches!(n, Node::Text(t) if t.trim().is_empty()))
+    }
+}
+
 /// The text a tree was parsed from.
 #[derive(Debug)]
 pub struct Source {

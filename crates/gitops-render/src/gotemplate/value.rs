@@ -12,6 +12,7 @@ use std::rc::Rc;
 pub type MapRef = Rc<RefCell<BTreeMap<String, Value>>>;
 
 /// A host object with fields and methods, such as Helm's `.Files` or `.Capabilities`.
+#[allow(clippy::len_without_is_empty)]
 pub trait Object: fmt::Debug {
     /// The Go type name used in error messages (`*chartutil.Capabilities`).
     fn type_name(&self) -> &str;
@@ -20,6 +21,10 @@ pub trait Object: fmt::Debug {
     /// Calls method `name`; `None` when there is no such method.
     fn call(&self, name: &str, args: &[Value]) -> Option<Result<Value, String>> {
         let _ = (name, args);
+        None
+    }
+    /// Its length for `len`, when it has one (Go maps and slices).
+    fn len(&self) -> Option<usize> {
         None
     }
     /// The object as data, for `toYaml`/`toJson` and printing.

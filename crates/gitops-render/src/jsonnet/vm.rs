@@ -142,6 +142,8 @@ fn evaluate_here(program: &Program<'_>, options: &JsonnetOptions) -> Result<Valu
         Program::Snippet { name, code, .. } => state.evaluate_snippet(*name, *code),
     }
     .map_err(|e| fail(&e))?;
+    // jrsonnet's API takes its interned strings as keys; they hash by content and never change.
+    #[allow(clippy::mutable_key_type)]
     let tlas: HashMap<IStr, TlaArg> = options
         .tlas
         .iter()

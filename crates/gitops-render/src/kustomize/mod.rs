@@ -18,6 +18,7 @@ mod loader;
 mod nameref;
 mod order;
 mod patches;
+mod replacements;
 mod resource;
 mod smp;
 mod target;

@@ -2,6 +2,7 @@
 //! components, generators, then the built-in transformers in kustomize's order; at the top, the
 //! hash suffixes, name references, vars and the output order.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -14,7 +15,7 @@ use super::kustfile::{Kustomization, Patch, Var};
 use super::loader::{Loader, Target};
 use super::patches::{self, Matcher, Parsed};
 use super::resource::{Behavior, Resource};
-use super::{Error, Options, nameref, order, transformers, vars};
+use super::{Error, Options, nameref, order, replacements, transformers, vars};
 
 /// State shared by the whole build.
 pub(super) struct Ctx {
@@ -182,6 +183,7 @@ pub(super) fn build(ctx: &mut Ctx, kt: Kt) -> Result<Vec<Resource>, Error> {
 }
 
 fn accumulate(ctx: &mut Ctx, kt: &Kt, mut acc: Acc) -> Result<Acc, Error> {
+    let mut seen: HashSet<IdKey> = acc.res.iter().map(id_key).collect();
     for (i, path) in kt.k.resources.iter().enumerate() {
         let field = format!("resources[{i}]");
         match kt.ldr.resolve(&field, path)? {
@@ -196,7 +198,7 @@ fn accumulate(ctx: &mut Ctx, kt: &Kt, mut acc: Acc) -> Result<Acc, Error> {
                     let Value::Object(map) = o.object.into_value() else {
                         continue;
                     };
-                    append(kt, &mut acc.res, Resource::new(map, o.origin))?;
+                    append(kt, &mut acc.res, &mut seen, Resource::new(map, o.origin))?;
                 }
             }
             Target::Dir { shown, canonical } => {
@@ -213,7 +215,7 @@ fn accumulate(ctx: &mut Ctx, kt: &Kt, mut acc: Acc) -> Result<Acc, Error> {
                 ctx.stack.pop();
                 let sub_acc = sub_acc?;
                 for r in sub_acc.res {
-                    append(kt, &mut acc.res, r)?;
+                    append(kt, &mut acc.res, &mut seen, r)?;
                 }
                 acc.config.merge(&sub_acc.config);
                 for v in sub_acc.vars {
@@ -305,14 +307,36 @@ fn enter(
     Ok(sub)
 }
 
-fn append(kt: &Kt, list: &mut Vec<Resource>, r: Resource) -> Result<(), Error> {
+/// The identity kustomize refuses to see twice: gvk, name and effective namespace.
+type IdKey = (super::resource::Gvk, String, String);
+
+fn id_key(r: &Resource) -> IdKey {
     let id = r.cur_id();
-    if let Some(other) = list.iter().find(|o| o.cur_id().equals(&id)) {
+    let ns = id.effective_namespace().to_owned();
+    (id.gvk, id.name, ns)
+}
+
+/// Appends `r`, refusing an id that is already there (`seen` holds the ids of `list`).
+fn append(
+    kt: &Kt,
+    list: &mut Vec<Resource>,
+    seen: &mut HashSet<IdKey>,
+    r: Resource,
+) -> Result<(), Error> {
+    let key = id_key(&r);
+    if seen.contains(&key) {
+        let id = r.cur_id();
+        let other = list
+            .iter()
+            .find(|o| o.cur_id().equals(&id))
+            .map(|o| o.origin.to_string())
+            .unwrap_or_default();
         return Err(kt.err(format!(
-            "may not add resource with an already registered id: {id} (from {} and {})",
-            other.origin, r.origin
+            "may not add resource with an already registered id: {id} (from {other} and {})",
+            r.origin
         )));
     }
+    seen.insert(key);
     list.push(r);
     Ok(())
 }
@@ -491,8 +515,28 @@ fn transform(kt: &Kt, acc: &mut Acc) -> Result<(), Error> {
         transformers::images(&mut acc.res, image, &tc.images)
             .map_err(wrap(&format!("images[{i}]")))?;
     }
-    if !k.replacements.is_empty() {
-        return Err(kt.err("replacements: not supported yet by gitops"));
+    for (i, entry) in k.replacements.iter().enumerate() {
+        let field = format!("replacements[{i}]");
+        let list: Vec<Value> = match entry.get("path").and_then(Value::as_str) {
+            Some(path) => {
+                let text = kt.ldr.read_text(&format!("{field}.path"), path)?;
+                let docs = yaml::parse_documents(&text, yaml::Schema::Yaml12)
+                    .map_err(|e| Error::field(&kt.ldr.file, &field, path, e.to_string()))?;
+                docs.into_iter()
+                    .flat_map(|d| match d.value {
+                        Value::Array(items) => items,
+                        Value::Null => Vec::new(),
+                        v => vec![v],
+                    })
+                    .collect()
+            }
+            None => vec![entry.clone()],
+        };
+        for r in list {
+            let r: replacements::Replacement = serde_json::from_value(r)
+                .map_err(|e| kt.err(format!("{field}: invalid replacement: {e}")))?;
+            replacements::apply(&mut acc.res, &r).map_err(wrap(&field))?;
+        }
     }
     if !k.transformers.is_empty() {
         return Err(kt.err("transformers: transformer plugins are not supported yet by gitops"));

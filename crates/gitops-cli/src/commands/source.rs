@@ -1,0 +1,120 @@
+//! What the cluster commands share: rendering the source, connecting, naming the unit.
+
+use std::path::PathBuf;
+
+use anyhow::{Context as _, bail};
+use gitops_core::cluster::{ApplyOptions, Discovery, InventoryLocation, client_from_kubeconfig};
+use gitops_core::{Object, order};
+use gitops_render::RenderOptions;
+
+use crate::cli::{ClusterArgs, SourceArgs};
+
+/// A rendered source: its directory and objects in apply order.
+pub(crate) struct Source {
+    /// The directory or file that was rendered.
+    pub(crate) path: PathBuf,
+    /// The objects.
+    pub(crate) objects: Vec<Object>,
+}
+
+/// Renders the source named by the arguments.
+pub(crate) fn render(args: &SourceArgs) -> anyhow::Result<Source> {
+    if let Some(unit) = &args.unit {
+        bail!(
+            "--unit {unit}: applying a unit of a repository plan needs the repository model, \
+             which this version does not have yet; pass the unit's directory as SOURCE"
+        );
+    }
+    if args.source.contains("://") || args.source.starts_with("git@") {
+        bail!(
+            "SOURCE `{}` looks like a Git URL; Git sources are not supported by this version yet: \
+             clone it and pass the directory",
+            args.source
+        );
+    }
+    let mut path = PathBuf::from(&args.source);
+    if let Some(sub) = &args.path {
+        path = path.join(sub);
+    }
+    let rendered = gitops_render::render(&path, &RenderOptions::default())?;
+    let mut objects: Vec<Object> = rendered.objects.into_iter().map(|o| o.object).collect();
+    order::sort_for_apply(&mut objects);
+    Ok(Source { path, objects })
+}
+
+/// A Kubernetes client and discovery cache for the cluster arguments.
+pub(crate) async fn connect(args: &ClusterArgs) -> anyhow::Result<Discovery> {
+    let client = client_from_kubeconfig(args.kubeconfig.as_deref(), args.context.as_deref())
+        .await
+        .context("cannot connect to the cluster")?;
+    Ok(Discovery::new(client))
+}
+
+/// The unit's inventory location: `--inventory-name`, else the source directory's name made a
+/// DNS label.
+pub(crate) fn inventory(args: &ClusterArgs, source: &Source) -> anyhow::Result<InventoryLocation> {
+    let name = match &args.inventory_name {
+        Some(name) => name.clone(),
+        None => {
+            let full = std::fs::canonicalize(&source.path).unwrap_or_else(|_| source.path.clone());
+            let base = full
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            dns_label(&base)
+        }
+    };
+    if name.is_empty() {
+        bail!(
+            "cannot name the unit after `{}`: pass --inventory-name",
+            source.path.display()
+        );
+    }
+    Ok(InventoryLocation::for_unit(
+        &args.inventory_namespace,
+        &name,
+    ))
+}
+
+fn dns_label(text: &str) -> String {
+    let mapped: String = text
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let mut label = mapped.trim_matches('-').to_owned();
+    label.truncate(46);
+    label.trim_end_matches('-').to_owned()
+}
+
+/// Apply options from the cluster arguments.
+pub(crate) fn apply_options(args: &ClusterArgs) -> ApplyOptions {
+    ApplyOptions {
+        field_manager: args.field_manager.clone(),
+        default_namespace: args.namespace.clone(),
+        ..ApplyOptions::default()
+    }
+}
+
+/// A runtime for one command.
+pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn unit_names_are_dns_labels() {
+        assert_eq!(super::dns_label("My_App.v2"), "my-app-v2");
+        assert_eq!(super::dns_label("--"), "");
+    }
+}

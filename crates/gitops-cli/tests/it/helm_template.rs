@@ -1,0 +1,70 @@
+//! `gitops build CHART` against the `helm template` goldens of the corpus
+//! (`../shared/corpus/helm/pkg/cmd/testdata/template-cases.yaml`), skipped when absent.
+
+use crate::common::workspace_root;
+
+/// Flags of `helm template` that `gitops build` does not have; cases using them are skipped.
+const UNSUPPORTED: &[&str] = &["--name-template", "--show-only", "--skip-tests", "--debug"];
+
+#[test]
+fn helm_template_goldens_pass() {
+    let cmd_dir = workspace_root().join("../shared/corpus/helm/pkg/cmd");
+    let Ok(cases) = std::fs::read_to_string(cmd_dir.join("testdata/template-cases.yaml")) else {
+        eprintln!("notice: ../shared/corpus absent; helm template goldens skipped");
+        return;
+    };
+    let doc = gitops_core::yaml::parse_value(&cases, gitops_core::yaml::Schema::Yaml12).unwrap();
+    let (mut pass, mut skipped, mut failures) = (0, Vec::new(), Vec::new());
+    let list = doc["cases"].as_array().unwrap();
+    for case in list {
+        let name = case["name"].as_str().unwrap();
+        let args: Vec<String> = case["args"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap().to_owned())
+            .collect();
+        if args
+            .iter()
+            .any(|a| UNSUPPORTED.iter().any(|u| a.starts_with(u)))
+            || args.len() < 2
+        {
+            skipped.push(name.to_owned());
+            continue;
+        }
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_gitops"));
+        cmd.arg("build")
+            .args(&args[1..])
+            .current_dir(&cmd_dir)
+            .env_remove("RUST_LOG");
+        // The Go test harness renders with Kubernetes v1.20.0 unless told otherwise.
+        if !args.iter().any(|a| a == "--kube-version") {
+            cmd.args(["--kube-version", "1.20.0"]);
+        }
+        let out = cmd.output().unwrap();
+        let want_error = case["wantError"].as_bool().unwrap_or(false);
+        let golden = std::fs::read_to_string(cmd_dir.join(case["golden"].as_str().unwrap()))
+            .unwrap_or_default();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let ok = if want_error {
+            !out.status.success()
+        } else {
+            out.status.success() && stdout == golden
+        };
+        if ok {
+            pass += 1;
+        } else {
+            failures.push(format!(
+                "{name}: exit {:?}\n--- want\n{golden}\n--- got\n{stdout}{}",
+                out.status.code(),
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+    }
+    println!(
+        "helm template goldens: {pass}/{} pass, {} skipped (unsupported flags: {skipped:?})",
+        list.len(),
+        skipped.len()
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}

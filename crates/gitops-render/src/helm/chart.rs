@@ -1,0 +1,413 @@
+//! Loading charts from a directory or a `.tgz` archive into memory, as Helm's loader does:
+//! `Chart.yaml` (validated), `values.yaml`, `values.schema.json`, `templates/`, `crds/`, other
+//! files for `.Files`, and subcharts under `charts/` (directories and archives), honouring
+//! `.helmignore`.
+
+use std::collections::BTreeMap;
+use std::io::Read as _;
+use std::path::Path;
+
+use serde_json::Value as Json;
+
+use super::HelmError;
+use super::funcs::semver_valid;
+use super::ignore::Rules;
+
+/// A dependency as declared in `Chart.yaml` (or `requirements.yaml` of v1 charts).
+#[derive(Debug, Clone, Default)]
+pub struct Dependency {
+    /// Chart name.
+    pub name: String,
+    /// Version constraint.
+    pub version: String,
+    /// Repository URL.
+    pub repository: String,
+    /// Comma-separated value paths that enable or disable it.
+    pub condition: String,
+    /// Tags that enable or disable it.
+    pub tags: Vec<String>,
+    /// Values imported into the parent.
+    pub import_values: Vec<Json>,
+    /// Name the chart takes in the parent.
+    pub alias: String,
+    /// Raw entry (for `.Chart.Dependencies`).
+    pub raw: Json,
+}
+
+/// A loaded chart.
+#[derive(Debug, Clone)]
+pub struct Chart {
+    /// Chart name (the alias once dependencies are resolved).
+    pub name: String,
+    /// Chart version.
+    pub version: String,
+    /// `application` or `library` (empty means application).
+    pub chart_type: String,
+    /// `Chart.yaml` as parsed.
+    pub metadata: serde_json::Map<String, Json>,
+    /// Declared dependencies.
+    pub dependencies: Vec<Dependency>,
+    /// `values.yaml` (numbers as float64, as Helm reads them).
+    pub values: serde_json::Map<String, Json>,
+    /// `values.schema.json`.
+    pub schema: Option<Json>,
+    /// `templates/...` files: path relative to the chart, and text.
+    pub templates: Vec<(String, String)>,
+    /// `crds/...` files.
+    pub crds: Vec<(String, String)>,
+    /// Other files, for `.Files`.
+    pub files: Vec<(String, Vec<u8>)>,
+    /// Subcharts from `charts/`.
+    pub subcharts: Vec<Chart>,
+}
+
+/// Loads a chart from a directory or a `.tgz` file.
+///
+/// # Errors
+/// Unreadable files, malformed `Chart.yaml`/`values.yaml`, or metadata Helm refuses.
+pub fn load(path: &Path) -> Result<Chart, HelmError> {
+    let files = if path.is_dir() {
+        read_dir(path)?
+    } else {
+        let data = std::fs::read(path).map_err(|source| HelmError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        read_archive(&data).map_err(|message| HelmError::Load {
+            chart: path.display().to_string(),
+            message,
+        })?
+    };
+    from_files(files).map_err(|message| HelmError::Load {
+        chart: path.display().to_string(),
+        message,
+    })
+}
+
+fn read_dir(root: &Path) -> Result<Vec<(String, Vec<u8>)>, HelmError> {
+    let rules = match std::fs::read_to_string(root.join(".helmignore")) {
+        Ok(t) => Rules::parse(&t),
+        Err(_) => Rules::parse(""),
+    };
+    let mut out = Vec::new();
+    let mut stack = vec![(root.to_owned(), String::new())];
+    while let Some((dir, rel)) = stack.pop() {
+        let rd = std::fs::read_dir(&dir).map_err(|source| HelmError::Read {
+            path: dir.clone(),
+            source,
+        })?;
+        let mut entries: Vec<_> = rd.filter_map(Result::ok).collect();
+        entries.sort_by_key(std::fs::DirEntry::file_name);
+        for e in entries {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let rel_path = if rel.is_empty() {
+                name.clone()
+            } else {
+                format!("{rel}/{name}")
+            };
+            let p = e.path();
+            let is_dir = p.is_dir();
+            if rules.ignore(&rel_path, is_dir) {
+                continue;
+            }
+            if is_dir {
+                stack.push((p, rel_path));
+            } else {
+                let data = std::fs::read(&p).map_err(|source| HelmError::Read {
+                    path: p.clone(),
+                    source,
+                })?;
+                out.push((rel_path, data));
+            }
+        }
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(out)
+}
+
+/// Reads a gzipped tar; paths lose their first component (the chart's directory).
+fn read_archive(data: &[u8]) -> Result<Vec<(String, Vec<u8>)>, String> {
+    let gz = flate2::read::GzDecoder::new(data);
+    let mut ar = tar::Archive::new(gz);
+    let mut raw = Vec::new();
+    for entry in ar
+        .entries()
+        .map_err(|e| format!("cannot read archive: {e}"))?
+    {
+        let mut entry = entry.map_err(|e| format!("cannot read archive: {e}"))?;
+        if !entry.header().entry_type().is_file() {
+            continue;
+        }
+        let path = entry
+            .path()
+            .map_err(|e| e.to_string())?
+            .to_string_lossy()
+            .replace('\\', "/");
+        let mut buf = Vec::new();
+        entry
+            .read_to_end(&mut buf)
+            .map_err(|e| format!("cannot read archive: {e}"))?;
+        let rel = path
+            .split_once('/')
+            .map_or(path.as_str(), |(_, r)| r)
+            .to_owned();
+        if rel.is_empty() {
+            continue;
+        }
+        raw.push((rel, buf));
+    }
+    let rules = raw.iter().find(|(n, _)| n == ".helmignore").map_or_else(
+        || Rules::parse(""),
+        |(_, d)| Rules::parse(&String::from_utf8_lossy(d)),
+    );
+    let mut out: Vec<_> = raw
+        .into_iter()
+        .filter(|(n, _)| !rules.ignore(n, false))
+        .collect();
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(out)
+}
+
+fn yaml_map(text: &str, what: &str) -> Result<serde_json::Map<String, Json>, String> {
+    let v =
+        gitops_core::yaml::parse_value(text, gitops_core::yaml::Schema::Yaml11).map_err(|e| {
+            format!(
+                "cannot load {what}: error converting YAML to JSON: yaml: line {}: {}",
+                e.position.line, e.message
+            )
+        })?;
+    match v {
+        Json::Object(m) => Ok(m),
+        Json::Null => Ok(serde_json::Map::new()),
+        _ => Err(format!(
+            "cannot load {what}: error unmarshaling JSON: json: cannot unmarshal non-object into Go value of type map[string]interface {{}}"
+        )),
+    }
+}
+
+/// Drops nulls from chart defaults: Helm v4 does not let a null in a chart's `values.yaml`
+/// delete a subchart's default, and drops it from the chart's own values.
+fn strip_nulls(v: Json) -> Json {
+    match v {
+        Json::Object(m) => Json::Object(
+            m.into_iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k, strip_nulls(v)))
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
+/// Turns every number into a float, as Go's JSON decoding into `interface{}` does.
+pub(crate) fn floatify(v: Json) -> Json {
+    match v {
+        Json::Number(n) => n
+            .as_f64()
+            .and_then(serde_json::Number::from_f64)
+            .map_or(Json::Null, Json::Number),
+        Json::Array(a) => Json::Array(a.into_iter().map(floatify).collect()),
+        Json::Object(m) => Json::Object(m.into_iter().map(|(k, v)| (k, floatify(v))).collect()),
+        other => other,
+    }
+}
+
+fn str_field(m: &serde_json::Map<String, Json>, k: &str) -> String {
+    match m.get(k) {
+        Some(Json::String(s)) => s.clone(),
+        Some(Json::Number(n)) => n.to_string(),
+        _ => String::new(),
+    }
+}
+
+fn parse_dependencies(list: Option<&Json>) -> Vec<Dependency> {
+    let Some(Json::Array(items)) = list else {
+        return Vec::new();
+    };
+    items
+        .iter()
+        .filter_map(|d| {
+            let m = d.as_object()?;
+            Some(Dependency {
+                name: str_field(m, "name"),
+                version: str_field(m, "version"),
+                repository: str_field(m, "repository"),
+                condition: str_field(m, "condition"),
+                tags: m
+                    .get("tags")
+                    .and_then(Json::as_array)
+                    .map(|t| {
+                        t.iter()
+                            .filter_map(|x| x.as_str().map(str::to_owned))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                import_values: m
+                    .get("import-values")
+                    .and_then(Json::as_array)
+                    .cloned()
+                    .unwrap_or_default(),
+                alias: str_field(m, "alias"),
+                raw: d.clone(),
+            })
+        })
+        .collect()
+}
+
+/// Builds a chart from its files (paths relative to the chart root).
+fn from_files(files: Vec<(String, Vec<u8>)>) -> Result<Chart, String> {
+    let mut metadata = None;
+    let mut values = serde_json::Map::new();
+    let mut schema = None;
+    let mut requirements = None;
+    let mut templates = Vec::new();
+    let mut crds = Vec::new();
+    let mut other = Vec::new();
+    let mut sub: BTreeMap<String, Vec<(String, Vec<u8>)>> = BTreeMap::new();
+    for (name, data) in files {
+        let text = || String::from_utf8_lossy(&data).into_owned();
+        match name.as_str() {
+            "Chart.yaml" => metadata = Some(yaml_map(&text(), "Chart.yaml")?),
+            "values.yaml" => {
+                values =
+                    match strip_nulls(floatify(Json::Object(yaml_map(&text(), "values.yaml")?))) {
+                        Json::Object(m) => m,
+                        _ => serde_json::Map::new(),
+                    };
+            }
+            "values.schema.json" => {
+                schema = Some(
+                    serde_json::from_slice::<Json>(&data)
+                        .map_err(|e| format!("cannot load values.schema.json: {e}"))?,
+                );
+            }
+            "requirements.yaml" => {
+                requirements = Some(yaml_map(&text(), "requirements.yaml")?);
+                other.push((name, data));
+            }
+            "Chart.lock" | "requirements.lock" => {}
+            n if n.starts_with("templates/") => templates.push((name.clone(), text())),
+            n if n.starts_with("crds/") => {
+                crds.push((name.clone(), text()));
+                other.push((name, data));
+            }
+            n if n.starts_with("charts/") && !n.ends_with(".prov") => {
+                let rest = &n["charts/".len()..];
+                let (cname, inner) = rest.split_once('/').unwrap_or((rest, ""));
+                sub.entry(cname.to_owned())
+                    .or_default()
+                    .push((inner.to_owned(), data));
+            }
+            _ => other.push((name, data)),
+        }
+    }
+    let Some(mut md) = metadata else {
+        return Err("Chart.yaml file is missing".to_owned());
+    };
+    if !md.contains_key("apiVersion") {
+        md.insert("apiVersion".to_owned(), Json::String("v1".to_owned()));
+    }
+    validate(&md)?;
+    let mut dependencies = parse_dependencies(md.get("dependencies"));
+    if dependencies.is_empty()
+        && let Some(r) = &requirements
+    {
+        dependencies = parse_dependencies(r.get("dependencies"));
+    }
+    let name = str_field(&md, "name");
+    let mut subcharts = Vec::new();
+    for (cname, files) in sub {
+        if cname.starts_with(['_', '.']) {
+            continue;
+        }
+        let loaded = if cname.ends_with(".tgz") || cname.ends_with(".tar.gz") {
+            let data = files
+                .into_iter()
+                .find(|(inner, _)| inner.is_empty())
+                .map(|(_, d)| d)
+                .unwrap_or_default();
+            read_archive(&data).and_then(from_files)
+        } else {
+            let files: Vec<_> = files
+                .into_iter()
+                .filter(|(inner, _)| !inner.is_empty())
+                .collect();
+            if files.is_empty() {
+                continue;
+            }
+            from_files(files)
+        };
+        subcharts
+            .push(loaded.map_err(|e| format!("error unpacking subchart {cname} in {name}: {e}"))?);
+    }
+    Ok(Chart {
+        name,
+        version: str_field(&md, "version"),
+        chart_type: str_field(&md, "type"),
+        dependencies,
+        metadata: md,
+        values,
+        schema,
+        templates,
+        crds,
+        files: other,
+        subcharts,
+    })
+}
+
+/// Helm's `Metadata.Validate`.
+fn validate(md: &serde_json::Map<String, Json>) -> Result<(), String> {
+    let v = |m: &str| Err(format!("validation: {m}"));
+    let name = str_field(md, "name");
+    if str_field(md, "apiVersion").is_empty() {
+        return v("chart.metadata.apiVersion is required");
+    }
+    if name.is_empty() {
+        return v("chart.metadata.name is required");
+    }
+    if name == "." || name == ".." {
+        return v(&format!("chart.metadata.name {name:?} is not allowed"));
+    }
+    if name.contains(['/', '\\']) {
+        return v(&format!("chart.metadata.name {name:?} is invalid"));
+    }
+    let version = str_field(md, "version");
+    if version.is_empty() {
+        return v("chart.metadata.version is required");
+    }
+    if !semver_valid(&version) {
+        return v(&format!("chart.metadata.version {version:?} is invalid"));
+    }
+    let t = str_field(md, "type");
+    if !t.is_empty() && t != "application" && t != "library" {
+        return v("chart.metadata.type must be application or library");
+    }
+    let mut seen = std::collections::HashSet::new();
+    for d in parse_dependencies(md.get("dependencies")) {
+        if d.name.is_empty() {
+            return v("dependencies must have a name");
+        }
+        let key = if d.alias.is_empty() {
+            d.name.clone()
+        } else {
+            d.alias.clone()
+        };
+        if !d.alias.is_empty()
+            && !d
+                .alias
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return v(&format!(
+                "dependency {:?} has disallowed characters in the alias",
+                d.name
+            ));
+        }
+        if !seen.insert(key.clone()) {
+            return v(&format!(
+                "more than one dependency with name or alias {key:?}"
+            ));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,177 @@
+//! Helm's own template functions: `include`, `tpl`, `required`, `fail`, `lookup` and the YAML,
+//! JSON and TOML converters Helm registers on top of Sprig.
+
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use super::conv::{from_yaml, to_yaml_text};
+use super::encoding::error_map;
+use crate::gotemplate::{Exec, FuncMap, Value, arity, parse_text, want_str};
+
+/// Marks the message of `required`/`fail` so that the engine reports it alone, as Helm does.
+pub(crate) const ERR_START: &str = "HELM_ERR_START";
+/// End marker of a `required`/`fail` message.
+pub(crate) const ERR_END: &str = "HELM_ERR_END";
+
+/// Nested `include` calls of one template allowed before Helm reports a recursion.
+const MAX_INCLUDE: usize = 1000;
+/// Nested `tpl` calls allowed (guards against templates that render themselves).
+const MAX_TPL_DEPTH: usize = 100;
+/// Largest text `tpl` accepts.
+const MAX_TPL_SIZE: usize = 10 << 20;
+
+fn include(exec: &mut Exec<'_>, a: &[Value]) -> Result<Value, String> {
+    arity("include", a, 2)?;
+    let name = want_str(&a[0])?.to_owned();
+    let count = exec.include_counts.entry(name.clone()).or_insert(0);
+    if *count > MAX_INCLUDE {
+        return Err(format!(
+            "rendering template has a nested reference name: {name}: unable to execute template"
+        ));
+    }
+    *count += 1;
+    let r = exec.execute(&name, &a[1]);
+    if let Some(c) = exec.include_counts.get_mut(&name) {
+        *c -= 1;
+    }
+    r.map(Value::str).map_err(|e| e.to_string())
+}
+
+fn tpl(exec: &mut Exec<'_>, a: &[Value]) -> Result<Value, String> {
+    arity("tpl", a, 2)?;
+    let text = want_str(&a[0])?;
+    if text.len() > MAX_TPL_SIZE {
+        return Err(format!(
+            "template text of {} bytes exceeds the limit of {MAX_TPL_SIZE}",
+            text.len()
+        ));
+    }
+    if exec.tpl_depth >= MAX_TPL_DEPTH {
+        return Err(format!("tpl nested deeper than {MAX_TPL_DEPTH} levels"));
+    }
+    let name = match &a[1] {
+        Value::Map(m) => match m.borrow().get("Template") {
+            Some(Value::Map(t)) => t
+                .borrow()
+                .get("Name")
+                .and_then(|n| n.as_str().map(str::to_owned)),
+            _ => None,
+        },
+        _ => None,
+    };
+    let Some(name) = name else {
+        return Err(format!(
+            "cannot retrieve Template.Name from values inside tpl function: {text}"
+        ));
+    };
+    let trees = parse_text(&name, text).map_err(|e| {
+        format!(
+            "cannot parse template {text:?}: {}",
+            e.describe(&name, text)
+        )
+    })?;
+    exec.tpl_depth += 1;
+    let r = exec.execute_with_layer(Rc::new(trees), &name, &a[1]);
+    exec.tpl_depth -= 1;
+    r.map(|s| Value::str(s.replace("<no value>", "")))
+        .map_err(|e| format!("error during tpl function execution for {text:?}: {e}"))
+}
+
+pub(super) fn register(m: &mut FuncMap) {
+    m.insert("include", include);
+    m.insert("tpl", tpl);
+    m.insert("required", |_, a| {
+        arity("required", a, 2)?;
+        let warn = want_str(&a[0])?;
+        match &a[1] {
+            Value::Nil => Err(format!("{ERR_START}{warn}{ERR_END}")),
+            Value::Str(s) if s.is_empty() => Err(format!("{ERR_START}{warn}{ERR_END}")),
+            v => Ok(v.clone()),
+        }
+    });
+    m.insert("fail", |_, a| {
+        arity("fail", a, 1)?;
+        Err(format!("{ERR_START}{}{ERR_END}", want_str(&a[0])?))
+    });
+    m.insert("lookup", |_, a| {
+        arity("lookup", a, 4)?;
+        Ok(Value::empty_map())
+    });
+    for name in ["toYaml", "mustToYaml"] {
+        m.insert(name, |_, a| {
+            arity("toYaml", a, 1)?;
+            Ok(Value::str(to_yaml_text(&a[0])))
+        });
+    }
+    m.insert("toYamlPretty", |_, a| {
+        arity("toYamlPretty", a, 1)?;
+        Ok(Value::str(to_yaml_text(&a[0])))
+    });
+    m.insert("fromYaml", |_, a| {
+        arity("fromYaml", a, 1)?;
+        match from_yaml(want_str(&a[0])?) {
+            Ok(v @ Value::Map(_)) => Ok(v),
+            Ok(Value::Nil) => Ok(Value::empty_map()),
+            Ok(Value::List(_)) => Ok(error_map(
+                "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal array into Go value of type map[string]interface {}".to_owned(),
+            )),
+            Ok(other) => Ok(error_map(format!(
+                "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {} into Go value of type map[string]interface {{}}",
+                if matches!(other, Value::Str(_)) { "string" } else { "number" }
+            ))),
+            Err(e) => Ok(error_map(e)),
+        }
+    });
+    m.insert("fromYamlArray", |_, a| {
+        arity("fromYamlArray", a, 1)?;
+        match from_yaml(want_str(&a[0])?) {
+            Ok(v @ Value::List(_)) => Ok(v),
+            Ok(Value::Nil) => Ok(Value::list(Vec::new())),
+            Ok(_) => Ok(Value::list(vec![Value::from(
+                "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal object into Go value of type []interface {}",
+            )])),
+            Err(e) => Ok(Value::list(vec![Value::str(e)])),
+        }
+    });
+    m.insert("toToml", |_, a| {
+        arity("toToml", a, 1)?;
+        let mut out = String::new();
+        if let Value::Map(m) = &a[0] {
+            write_toml(&mut out, &m.borrow(), "");
+        }
+        Ok(Value::str(out))
+    });
+}
+
+fn toml_value(v: &Value) -> String {
+    match v {
+        Value::Str(s) => crate::gotemplate::fmt::quote(s),
+        Value::List(l) => format!(
+            "[{}]",
+            l.iter().map(toml_value).collect::<Vec<_>>().join(", ")
+        ),
+        Value::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
+        other => other.to_string(),
+    }
+}
+
+/// A TOML document in the layout of BurntSushi/toml: scalars first, then sub-tables.
+fn write_toml(out: &mut String, m: &BTreeMap<String, Value>, prefix: &str) {
+    let indent = "  ".repeat(prefix.matches('.').count() + usize::from(!prefix.is_empty()));
+    for (k, v) in m {
+        if !matches!(v, Value::Map(_)) && !v.is_nil() {
+            out.push_str(&format!("{indent}{k} = {}\n", toml_value(v)));
+        }
+    }
+    for (k, v) in m {
+        if let Value::Map(sub) = v {
+            let name = if prefix.is_empty() {
+                k.clone()
+            } else {
+                format!("{prefix}.{k}")
+            };
+            out.push_str(&format!("\n{indent}[{name}]\n"));
+            write_toml(out, &sub.borrow(), &name);
+        }
+    }
+}

@@ -1,0 +1,52 @@
+//! The function library Helm registers: Sprig's functions (by family, one module each) and
+//! Helm's own (`include`, `tpl`, `required`, `toYaml`...). Argument conversions follow Sprig's
+//! (which uses `cast` for numbers) and Go's for typed parameters.
+
+mod conv;
+mod crypto;
+mod dates;
+mod dicts;
+mod encoding;
+mod helmfns;
+mod lists;
+mod math;
+mod reflection;
+mod regex;
+mod semver;
+mod strings;
+
+use crate::gotemplate::{FuncMap, builtin_funcs};
+
+pub(crate) use conv::to_yaml_text;
+pub(crate) use encoding::b64encode;
+pub(crate) use helmfns::{ERR_END, ERR_START};
+
+/// Whether Helm accepts `v` as a chart version (Masterminds semver, loose).
+pub(crate) fn semver_valid(v: &str) -> bool {
+    semver::parse_version(v).is_some()
+}
+
+/// Whether `version` satisfies the constraint (false for an empty or invalid constraint).
+pub(crate) fn semver_satisfies(constraint: &str, version: &str) -> bool {
+    semver::satisfies(constraint, version).unwrap_or(false)
+}
+
+/// Go's builtins, Sprig's functions and Helm's, as `helm template` sees them.
+pub(crate) fn helm_funcs() -> FuncMap {
+    let mut m = builtin_funcs();
+    strings::register(&mut m);
+    lists::register(&mut m);
+    dicts::register(&mut m);
+    math::register(&mut m);
+    encoding::register(&mut m);
+    crypto::register(&mut m);
+    dates::register(&mut m);
+    semver::register(&mut m);
+    regex::register(&mut m);
+    reflection::register(&mut m);
+    helmfns::register(&mut m);
+    m
+}
+
+#[cfg(test)]
+mod tests;
