@@ -15,7 +15,9 @@ pub const PRUNE_ANNOTATION: &str = "gitops.rs/prune";
 pub const FLUX_PRUNE_ANNOTATION: &str = "kustomize.toolkit.fluxcd.io/prune";
 
 /// One applied object.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 pub struct Entry {
     /// Flux's inventory id, `<namespace>_<name>_<group>_<kind>`.
     pub id: String,
@@ -49,7 +51,9 @@ impl Entry {
 }
 
 /// The objects a unit applied, sorted by id.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 pub struct Inventory {
     /// The entries, sorted by id and unique.
     pub entries: Vec<Entry>,

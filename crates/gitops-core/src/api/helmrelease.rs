@@ -3,9 +3,31 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+#[cfg(feature = "cluster")]
+use super::HelmReleaseStatus;
+
 use super::{CrossNamespaceSourceReference, DependencyReference};
 
 /// A Helm chart release, as Flux's `HelmRelease` spec.
+#[cfg_attr(feature = "cluster", derive(kube::CustomResource))]
+#[cfg_attr(
+    feature = "cluster",
+    kube(
+        group = "gitops.rs",
+        version = "v1alpha1",
+        kind = "HelmRelease",
+        namespaced,
+        status = "HelmReleaseStatus",
+        shortname = "hr",
+        category = "gitops",
+        derive = "PartialEq",
+        doc = "A Helm chart rendered with values and applied as one unit.",
+        printcolumn = r#"{"name":"Ready","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].status"}"#,
+        printcolumn = r#"{"name":"Status","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].message"}"#,
+        printcolumn = r#"{"name":"Revision","type":"string","jsonPath":".status.lastAppliedRevision"}"#,
+        printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
+    )
+)]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct HelmReleaseSpec {
@@ -17,9 +39,11 @@ pub struct HelmReleaseSpec {
     pub chart_ref: Option<CrossNamespaceSourceReference>,
     /// How often to reconcile.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$"))]
     pub interval: Option<String>,
     /// Timeout of Helm actions.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$"))]
     pub timeout: Option<String>,
     /// Release name; `[targetNamespace-]name` when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -35,27 +59,34 @@ pub struct HelmReleaseSpec {
     pub depends_on: Vec<DependencyReference>,
     /// Values, merged over the chart's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "super::schema::preserved_object")]
     pub values: Option<serde_json::Value>,
     /// ConfigMaps and Secrets whose data are values, merged in order before `values`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub values_from: Vec<ValuesReference>,
     /// Install options (Flux's `install`), kept as given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "super::schema::preserved_object")]
     pub install: Option<serde_json::Value>,
     /// Upgrade options (Flux's `upgrade`), kept as given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "super::schema::preserved_object")]
     pub upgrade: Option<serde_json::Value>,
     /// Rollback options, kept as given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "super::schema::preserved_object")]
     pub rollback: Option<serde_json::Value>,
     /// Uninstall options, kept as given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "super::schema::preserved_object")]
     pub uninstall: Option<serde_json::Value>,
     /// Test options, kept as given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "super::schema::preserved_object")]
     pub test: Option<serde_json::Value>,
     /// Post-renderers (kustomize patches), kept as given.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(schema_with = "super::schema::preserved_object_list")]
     pub post_renderers: Vec<serde_json::Value>,
     /// Maximum number of release revisions kept.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -68,9 +99,11 @@ pub struct HelmReleaseSpec {
     pub service_account_name: Option<String>,
     /// Kubeconfig of a remote cluster, kept as given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "super::schema::preserved_object")]
     pub kube_config: Option<serde_json::Value>,
     /// Drift detection settings, kept as given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "super::schema::preserved_object")]
     pub drift_detection: Option<serde_json::Value>,
 }
 
@@ -95,6 +128,7 @@ pub struct HelmChartTemplateSpec {
     pub source_ref: CrossNamespaceSourceReference,
     /// How often to check the source for a new chart.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$"))]
     pub interval: Option<String>,
     /// Values files in the chart to merge, in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

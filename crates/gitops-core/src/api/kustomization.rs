@@ -5,9 +5,31 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+#[cfg(feature = "cluster")]
+use super::KustomizationStatus;
+
 use super::{CrossNamespaceSourceReference, DependencyReference, NamespacedObjectKindReference};
 
 /// A unit of objects from a path of a source, as Flux's `Kustomization` spec.
+#[cfg_attr(feature = "cluster", derive(kube::CustomResource))]
+#[cfg_attr(
+    feature = "cluster",
+    kube(
+        group = "gitops.rs",
+        version = "v1alpha1",
+        kind = "Kustomization",
+        namespaced,
+        status = "KustomizationStatus",
+        shortname = "ks",
+        category = "gitops",
+        derive = "PartialEq",
+        doc = "A unit: a path of a source rendered, applied, pruned and health-checked together.",
+        printcolumn = r#"{"name":"Ready","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].status"}"#,
+        printcolumn = r#"{"name":"Status","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].message"}"#,
+        printcolumn = r#"{"name":"Revision","type":"string","jsonPath":".status.lastAppliedRevision"}"#,
+        printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
+    )
+)]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct KustomizationSpec {
@@ -18,12 +40,15 @@ pub struct KustomizationSpec {
     pub path: Option<String>,
     /// How often to reconcile, as a Go duration.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$"))]
     pub interval: Option<String>,
     /// How soon to retry after a failure.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$"))]
     pub retry_interval: Option<String>,
     /// Timeout of apply and health checks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$"))]
     pub timeout: Option<String>,
     /// Delete objects that left the source.
     #[serde(default)]
@@ -72,10 +97,27 @@ pub struct KustomizationSpec {
     pub service_account_name: Option<String>,
     /// Kubeconfig of a remote cluster to apply to (Flux's `kubeConfig`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "super::schema::preserved_object")]
     pub kube_config: Option<serde_json::Value>,
+    /// What to do when live objects drift from the source between revisions: `heal` re-applies
+    /// them (the default), `report` only sets the `Drifted` condition and emits an event.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drift_policy: Option<DriftPolicy>,
     /// Decryption settings (Flux's `decryption`); read, not acted on yet.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "super::schema::preserved_object")]
     pub decryption: Option<serde_json::Value>,
+}
+
+/// How a unit answers drift.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum DriftPolicy {
+    /// Re-apply drifted objects.
+    #[default]
+    Heal,
+    /// Report drifted objects (condition `Drifted`, an event) and leave them.
+    Report,
 }
 
 /// Labels and annotations for every object of a unit.

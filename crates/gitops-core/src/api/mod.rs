@@ -5,10 +5,14 @@
 //! change of `apiVersion`. Specs derive `JsonSchema`: the same types validate input, report
 //! unknown fields ([`unknown_fields`]) and become CRD schemas.
 
+#[cfg(feature = "cluster")]
+mod crd;
 mod helmrelease;
 mod kustomization;
+mod receiver;
 mod schema;
 mod source;
+pub mod status;
 
 use std::collections::BTreeMap;
 
@@ -17,10 +21,27 @@ use serde::{Deserialize, Serialize};
 
 pub use helmrelease::{HelmChartTemplate, HelmChartTemplateSpec, HelmReleaseSpec, ValuesReference};
 pub use kustomization::{
-    CommonMetadata, Image, KustomizationSpec, Patch, PatchSelector, PostBuild, SubstituteReference,
+    CommonMetadata, DriftPolicy, Image, KustomizationSpec, Patch, PatchSelector, PostBuild,
+    SubstituteReference,
 };
+pub use receiver::{ReceiverResource, ReceiverSpec, ReceiverType};
 pub use schema::unknown_fields;
 pub use source::{GitRef, GitRepositoryInclude, GitRepositorySpec};
+pub use status::{
+    Artifact, Condition, ConditionStatus, GitRepositoryStatus, HelmReleaseStatus,
+    KustomizationStatus, ReceiverStatus,
+};
+
+#[cfg(feature = "cluster")]
+pub use crd::crds;
+#[cfg(feature = "cluster")]
+pub use helmrelease::HelmRelease;
+#[cfg(feature = "cluster")]
+pub use kustomization::Kustomization;
+#[cfg(feature = "cluster")]
+pub use receiver::Receiver;
+#[cfg(feature = "cluster")]
+pub use source::GitRepository;
 
 /// API group of our kinds.
 pub const GROUP: &str = "gitops.rs";

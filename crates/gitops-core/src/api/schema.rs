@@ -76,6 +76,23 @@ fn walk(
     }
 }
 
+/// Schema of a free-form object kept as given (Helm values, Flux options we pass through): an
+/// object whose fields the API server keeps without checking them.
+pub(super) fn preserved_object(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "type": "object",
+        "x-kubernetes-preserve-unknown-fields": true,
+    })
+}
+
+/// Schema of a list of free-form objects.
+pub(super) fn preserved_object_list(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "type": "array",
+        "items": preserved_object(generator),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

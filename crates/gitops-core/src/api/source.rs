@@ -3,22 +3,47 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+#[cfg(feature = "cluster")]
+use super::GitRepositoryStatus;
+
 use super::LocalObjectReference;
 
 /// A Git repository to fetch, as Flux's `GitRepository` spec.
+#[cfg_attr(feature = "cluster", derive(kube::CustomResource))]
+#[cfg_attr(
+    feature = "cluster",
+    kube(
+        group = "gitops.rs",
+        version = "v1alpha1",
+        kind = "GitRepository",
+        namespaced,
+        status = "GitRepositoryStatus",
+        shortname = "gitrepo",
+        category = "gitops",
+        derive = "PartialEq",
+        doc = "A Git repository the operator fetches on an interval; its artifact feeds units.",
+        printcolumn = r#"{"name":"Ready","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].status"}"#,
+        printcolumn = r#"{"name":"Status","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].message"}"#,
+        printcolumn = r#"{"name":"Revision","type":"string","jsonPath":".status.artifact.revision"}"#,
+        printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
+    )
+)]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct GitRepositorySpec {
     /// Repository URL: `https://`, `http://`, `ssh://`, `git://` or `file://`.
+    #[schemars(regex(pattern = r"^(https?|ssh|git|file)://.+$"))]
     pub url: String,
     /// Which revision to check out; the default branch when absent.
     #[serde(default, rename = "ref", skip_serializing_if = "Option::is_none")]
     pub reference: Option<GitRef>,
     /// How often to fetch, as a Go duration (`1m0s`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$"))]
     pub interval: Option<String>,
     /// Timeout of one fetch, as a Go duration.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$"))]
     pub timeout: Option<String>,
     /// Secret with credentials (username/password, bearerToken, identity/known_hosts, caFile).
     #[serde(default, skip_serializing_if = "Option::is_none")]
