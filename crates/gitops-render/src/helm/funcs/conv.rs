@@ -344,13 +344,52 @@ fn yaml_v2_less(a: &str, b: &str) -> bool {
 }
 
 /// Parses YAML text as Helm reads values (YAML 1.1, numbers as float64).
+/// Parses YAML as Helm's `fromYaml` does (sigs.k8s.io/yaml over go-yaml v2): only the first
+/// document of a stream counts, so `a: 1\n---\nb: 2` gives `{a: 1}` and a trailing `---` is
+/// harmless. Later documents are not even read by go-yaml, so a syntax error in them is ignored.
 pub(crate) fn from_yaml(text: &str) -> Result<Value, String> {
-    gitops_core::yaml::parse_value(text, gitops_core::yaml::Schema::Yaml11)
-        .map(|j| Value::from_json(&j, false))
-        .map_err(|e| {
-            format!(
-                "error converting YAML to JSON: yaml: line {}: {}",
-                e.position.line, e.message
-            )
-        })
+    let schema = gitops_core::yaml::Schema::Yaml11;
+    let err = |e: gitops_core::yaml::ParseError| {
+        format!(
+            "error converting YAML to JSON: yaml: line {}: {}",
+            e.position.line, e.message
+        )
+    };
+    match gitops_core::yaml::parse_documents(text, schema) {
+        Ok(docs) => Ok(docs
+            .into_iter()
+            .next()
+            .map_or(Value::Nil, |d| Value::from_json(&d.value, false))),
+        Err(e) => match first_document(text) {
+            Some(first) if e.position.line > first.lines().count() => {
+                gitops_core::yaml::parse_documents(first, schema)
+                    .map(|docs| {
+                        docs.into_iter()
+                            .next()
+                            .map_or(Value::Nil, |d| Value::from_json(&d.value, false))
+                    })
+                    .map_err(err)
+            }
+            _ => Err(err(e)),
+        },
+    }
+}
+
+/// The text before the `---` line that ends the first document with content, if any.
+fn first_document(text: &str) -> Option<&str> {
+    let mut offset = 0;
+    let mut content = false;
+    for line in text.split_inclusive('\n') {
+        let bare = line.trim_end();
+        if (bare == "---" || bare.starts_with("--- ")) && content {
+            return Some(&text[..offset]);
+        }
+        let t = bare.trim_start();
+        content |= !(t.is_empty()
+            || t.starts_with('#')
+            || bare.starts_with("---")
+            || bare.starts_with('%'));
+        offset += line.len();
+    }
+    None
 }

@@ -46,7 +46,7 @@ fn now() -> Time {
 }
 
 /// (year, month, day, hour, minute, second, weekday) of Unix seconds.
-fn civil(secs: i64) -> (i64, u32, u32, u32, u32, u32, u32) {
+pub(super) fn civil(secs: i64) -> (i64, u32, u32, u32, u32, u32, u32) {
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);
     let z = days + 719_468;

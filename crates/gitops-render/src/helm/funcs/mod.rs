@@ -2,9 +2,11 @@
 //! Helm's own (`include`, `tpl`, `required`, `toYaml`...). Argument conversions follow Sprig's
 //! (which uses `cast` for numbers) and Go's for typed parameters.
 
+mod certs;
 mod conv;
 mod crypto;
 mod dates;
+mod der;
 mod dicts;
 mod encoding;
 mod helmfns;
@@ -40,6 +42,7 @@ pub(crate) fn helm_funcs() -> FuncMap {
     math::register(&mut m);
     encoding::register(&mut m);
     crypto::register(&mut m);
+    certs::register(&mut m);
     dates::register(&mut m);
     semver::register(&mut m);
     regex::register(&mut m);
