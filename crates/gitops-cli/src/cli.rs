@@ -405,6 +405,21 @@ pub(crate) struct BuildArgs {
     /// Helm charts: print the files of `crds/` first (as `helm template --include-crds`)
     #[arg(long)]
     pub(crate) include_crds: bool,
+    /// Helm charts: print only templates whose path in the chart matches this glob
+    /// (`templates/service.yaml`, `templates/sub/*`; repeatable)
+    #[arg(long = "show-only", short = 's', value_name = "PATH")]
+    pub(crate) show_only: Vec<String>,
+    /// Helm charts: leave out test hooks (`helm.sh/hook: test`)
+    #[arg(long)]
+    pub(crate) skip_tests: bool,
+    /// Helm charts: the release name as a template rendered with the Sprig functions
+    /// (overrides `--release-name`)
+    #[arg(long, value_name = "TEMPLATE")]
+    pub(crate) name_template: Option<String>,
+    /// Helm charts: when a template renders invalid YAML, print every rendered template before
+    /// the error (as `helm template --debug`)
+    #[arg(long)]
+    pub(crate) debug: bool,
 }
 
 /// `--load-restrictor` values, as kustomize names them.

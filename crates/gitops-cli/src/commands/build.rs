@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use anyhow::{Context, bail};
 use gitops_core::order;
-use gitops_render::helm::HelmOptions;
+use gitops_render::helm::{HelmError, HelmOptions};
 use gitops_render::jsonnet::{ExtValue, JsonnetOptions};
 use gitops_render::kustomize::{self, LoadRestrictor};
 use gitops_render::substitute::{self, VariableSource};
@@ -17,9 +17,12 @@ use super::ExitStatus;
 use crate::cli::{BuildArgs, JsonnetArgs, LoadRestrictorArg, OutputFormat, UnitArgs};
 use crate::printer::Printer;
 
-fn helm_options(args: &BuildArgs) -> HelmOptions {
+fn helm_options(args: &BuildArgs) -> anyhow::Result<HelmOptions> {
     let mut o = HelmOptions::default();
-    o.release_name.clone_from(&args.release_name);
+    o.release_name = match &args.name_template {
+        Some(t) => gitops_render::helm::render_name_template(t)?,
+        None => args.release_name.clone(),
+    };
     o.namespace.clone_from(&args.namespace);
     o.values_files.clone_from(&args.values);
     o.set.clone_from(&args.set);
@@ -27,7 +30,9 @@ fn helm_options(args: &BuildArgs) -> HelmOptions {
     o.kube_version.clone_from(&args.kube_version);
     o.api_versions.clone_from(&args.api_versions);
     o.include_crds = args.include_crds;
-    o
+    o.skip_tests = args.skip_tests;
+    o.show_only.clone_from(&args.show_only);
+    Ok(o)
 }
 
 pub(crate) fn run(args: &BuildArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
@@ -37,7 +42,7 @@ pub(crate) fn run(args: &BuildArgs, printer: &Printer) -> anyhow::Result<ExitSta
         printer.objects(objects.iter().map(|o| &o.object), args.output)?;
         return Ok(ExitStatus::Success);
     }
-    let helm = helm_options(args);
+    let helm = helm_options(args)?;
     let spec = unit_spec(&args.overlay)?;
     if args.output == OutputFormat::Yaml
         && spec == UnitSpec::default()
@@ -45,7 +50,18 @@ pub(crate) fn run(args: &BuildArgs, printer: &Printer) -> anyhow::Result<ExitSta
     {
         let out = gitops_render::helm::render_chart(&args.path, &helm)?;
         tracing::info!(templates = out.templates.len(), path = %args.path.display(), "rendered Helm chart");
-        printer.data(&out.text(helm.include_crds)?)?;
+        match out.template_text(&helm) {
+            Ok(text) => printer.data(&text)?,
+            Err(HelmError::Yaml { message }) if args.debug => {
+                // As `helm template --debug`: the rendered text, then the error.
+                printer.data(&out.debug_text())?;
+                anyhow::bail!("{message}");
+            }
+            Err(HelmError::Yaml { message }) => {
+                anyhow::bail!("{message}\n\nUse --debug flag to render out invalid YAML");
+            }
+            Err(e) => return Err(e.into()),
+        }
         return Ok(ExitStatus::Success);
     }
     let mut options = RenderOptions::default();

@@ -78,3 +78,70 @@ fn duplicate_objects_are_refused_naming_both_files() {
 fn a_missing_path_is_an_error() {
     insta::assert_snapshot!(run(&mut gitops(&["build", "does/not/exist"]), &[]));
 }
+
+#[test]
+fn helm_show_only_picks_templates_by_glob_in_pattern_order() {
+    insta::assert_snapshot!(run(
+        &mut gitops(&[
+            "build",
+            "fixtures/helm/template-flags",
+            "--show-only",
+            "templates/sub/*",
+            "-s",
+            "templates/a.yaml",
+        ]),
+        &[]
+    ));
+}
+
+#[test]
+fn helm_show_only_without_a_match_is_an_error() {
+    insta::assert_snapshot!(run(
+        &mut gitops(&[
+            "build",
+            "fixtures/helm/template-flags",
+            "--show-only",
+            "templates/none.yaml",
+        ]),
+        &[]
+    ));
+}
+
+#[test]
+fn helm_skip_tests_and_name_template() {
+    insta::assert_snapshot!(run(
+        &mut gitops(&[
+            "build",
+            "fixtures/helm/template-flags",
+            "--skip-tests",
+            "--name-template",
+            "rel-{{ \"ABC\" | lower }}-{{ add 1 2 }}",
+        ]),
+        &[]
+    ));
+}
+
+#[test]
+fn helm_name_template_errors_name_the_template() {
+    insta::assert_snapshot!(run(
+        &mut gitops(&[
+            "build",
+            "fixtures/helm/template-flags",
+            "--name-template",
+            "{{ b64enc 1 }}",
+        ]),
+        &[]
+    ));
+}
+
+#[test]
+fn helm_invalid_yaml_hints_at_debug_which_prints_the_rendered_text() {
+    insta::assert_snapshot!(run(
+        &mut gitops(&["build", "fixtures/helm/invalid-yaml"]),
+        &[]
+    ));
+    insta::assert_snapshot!(run(
+        &mut gitops(&["build", "fixtures/helm/invalid-yaml", "--debug"]),
+        &[]
+    ));
+}

@@ -48,6 +48,11 @@ pub struct HelmOptions {
     pub api_versions: Vec<String>,
     /// `--include-crds`: print `crds/` files in the text output (objects always include them).
     pub include_crds: bool,
+    /// `--skip-tests`: leave out hooks of the `test` event.
+    pub skip_tests: bool,
+    /// `--show-only`: print only the templates whose path below the chart
+    /// (`templates/x.yaml`, `charts/sub/templates/y.yaml`) matches one of these globs.
+    pub show_only: Vec<String>,
 }
 
 impl Default for HelmOptions {
@@ -61,6 +66,8 @@ impl Default for HelmOptions {
             kube_version: None,
             api_versions: Vec::new(),
             include_crds: false,
+            skip_tests: false,
+            show_only: Vec::new(),
         }
     }
 }
@@ -121,6 +128,18 @@ pub enum HelmError {
     /// A rendered document is not a Kubernetes object.
     #[error(transparent)]
     Manifest(#[from] gitops_core::ManifestError),
+    /// A `--show-only` pattern matches no rendered template.
+    #[error("could not find template {pattern} in chart")]
+    ShowOnly {
+        /// The pattern, as given.
+        pattern: String,
+    },
+    /// `--name-template` does not render.
+    #[error("cannot render the release name template: {message}")]
+    NameTemplate {
+        /// Go's message.
+        message: String,
+    },
 }
 
 /// The result of rendering a chart.
@@ -151,6 +170,44 @@ impl HelmOutput {
         Ok(output::template_text(crds, &manifests, &hooks))
     }
 
+    /// What `helm template` prints with the output flags of `options`: `--include-crds`,
+    /// `--skip-tests` and `--show-only`.
+    ///
+    /// # Errors
+    /// A document that is not valid YAML, naming its template; a `--show-only` pattern that
+    /// matches nothing.
+    pub fn template_text(&self, options: &HelmOptions) -> Result<String, HelmError> {
+        let crds: &[(String, String)] = if options.include_crds {
+            &self.crds
+        } else {
+            &[]
+        };
+        let (manifests, mut hooks) = self.sorted()?;
+        if options.skip_tests {
+            hooks.retain(|h| !output::is_test_hook(h));
+        }
+        let text = output::template_text(crds, &manifests, &hooks);
+        if options.show_only.is_empty() {
+            Ok(text)
+        } else {
+            output::show_only(&text, &options.show_only)
+        }
+    }
+
+    /// What `helm template --debug` prints when a rendered document is not valid YAML: every
+    /// non-empty template as rendered, in path order, so that the broken one can be read.
+    #[must_use]
+    pub fn debug_text(&self) -> String {
+        let mut out = String::new();
+        for (path, text) in &self.templates {
+            if path.ends_with("NOTES.txt") || text.trim().is_empty() {
+                continue;
+            }
+            out.push_str(&format!("---\n# Source: {path}\n{text}\n"));
+        }
+        format!("{}\n", out.trim())
+    }
+
     /// The objects: CRDs first, then manifests, then hooks; origins name the template.
     ///
     /// # Errors
@@ -178,6 +235,22 @@ impl HelmOutput {
         }
         Ok(out)
     }
+}
+
+/// The release name from `--name-template`: the text rendered as a Go template with the Sprig
+/// functions and no data (`foobar-{{ randAlpha 4 | lower }}`).
+///
+/// # Errors
+/// A template that does not parse or execute.
+pub fn render_name_template(template: &str) -> Result<String, HelmError> {
+    let mut t = crate::gotemplate::Templates::new();
+    let name = "name-template";
+    t.parse(name, template)
+        .map_err(|message| HelmError::NameTemplate { message })?;
+    t.execute(&funcs::helm_funcs(), name, &Value::Nil)
+        .map_err(|e| HelmError::NameTemplate {
+            message: e.to_string(),
+        })
 }
 
 /// Loads and renders the chart at `path`.

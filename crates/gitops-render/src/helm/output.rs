@@ -176,6 +176,80 @@ pub fn template_text(
     out
 }
 
+/// Whether a hook runs on `helm test` (Helm's `isTestHook`; `test-success` is the old name).
+#[must_use]
+pub fn is_test_hook(m: &Manifest) -> bool {
+    m.hook.as_deref().is_some_and(|h| {
+        h.split(',')
+            .map(|e| e.trim().to_ascii_lowercase())
+            .any(|e| e == "test" || e == "test-success")
+    })
+}
+
+/// `helm template --show-only`: the documents of `text` whose `# Source:` path, below the
+/// chart's directory, matches a pattern (Go's `filepath.Match`), pattern by pattern, each
+/// document printed as `---\n<document>\n` (so a document's trailing newline gives a blank
+/// line, as in Helm's output).
+///
+/// # Errors
+/// [`HelmError::ShowOnly`] for a pattern that matches no document.
+pub fn show_only(text: &str, patterns: &[String]) -> Result<String, HelmError> {
+    let docs = split_output(text);
+    let mut out = String::new();
+    for pattern in patterns {
+        let pattern = pattern.replace('\\', "/");
+        let mut found = false;
+        for doc in &docs {
+            let Some(path) = source_path(doc) else {
+                continue;
+            };
+            if super::ignore::glob_match(&pattern, path) {
+                out.push_str("---\n");
+                out.push_str(doc);
+                out.push('\n');
+                found = true;
+            }
+        }
+        if !found {
+            return Err(HelmError::ShowOnly { pattern });
+        }
+    }
+    Ok(out)
+}
+
+/// The documents of printed output as Helm v4's `--show-only` sees them: the text after each
+/// `---` line up to the next one, kept as it is (trailing blank lines included); blank
+/// documents dropped.
+fn split_output(text: &str) -> Vec<&str> {
+    let mut docs = Vec::new();
+    let mut start: Option<usize> = None;
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let body = line.trim_end_matches(['\n', '\r']);
+        if body.starts_with("---") && body[3..].chars().all(|c| c.is_ascii_whitespace()) {
+            if let Some(s) = start {
+                docs.push(&text[s..offset]);
+            }
+            start = Some(offset + line.len());
+        }
+        offset += line.len();
+    }
+    if let Some(s) = start {
+        docs.push(&text[s..]);
+    }
+    docs.retain(|d| !d.trim().is_empty());
+    docs
+}
+
+/// The path after the chart name in a document's `# Source: chart/path` line.
+fn source_path(doc: &str) -> Option<&str> {
+    let i = doc.find("# Source: ")?;
+    let rest = &doc[i + 10..];
+    let line = rest.lines().next()?;
+    let (chart, path) = line.split_once('/')?;
+    (!chart.is_empty() && !path.is_empty()).then_some(path)
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -188,6 +262,41 @@ mod tests {
             vec!["a: 1\n", "b: 2\n\n"]
         );
         assert_eq!(split_documents("# c\na: 1"), vec!["# c\na: 1"]);
+    }
+
+    #[test]
+    fn show_only_selects_by_path_glob_in_pattern_order() {
+        let text = "---\n# Source: c/templates/a.yaml\nkind: A\n---\n# Source: c/templates/sub/b.yaml\nkind: B\n---\n# Source: c/charts/s/templates/a.yaml\nkind: C\n";
+        let pick =
+            |p: &[&str]| show_only(text, &p.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>());
+        assert_eq!(
+            pick(&["templates/sub/*", "templates/a.yaml"]).unwrap(),
+            "---\n# Source: c/templates/sub/b.yaml\nkind: B\n\n---\n# Source: c/templates/a.yaml\nkind: A\n\n"
+        );
+        assert_eq!(
+            pick(&["templates/*"]).unwrap(),
+            "---\n# Source: c/templates/a.yaml\nkind: A\n\n",
+            "* does not cross /"
+        );
+        let e = pick(&["templates/none.yaml"]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "could not find template templates/none.yaml in chart"
+        );
+    }
+
+    #[test]
+    fn test_hooks() {
+        let m = |hook: Option<&str>| Manifest {
+            path: String::new(),
+            content: String::new(),
+            kind: String::new(),
+            hook: hook.map(str::to_owned),
+        };
+        assert!(is_test_hook(&m(Some("test"))));
+        assert!(is_test_hook(&m(Some("pre-install, Test-Success"))));
+        assert!(!is_test_hook(&m(Some("pre-install"))));
+        assert!(!is_test_hook(&m(None)));
     }
 
     #[test]

@@ -1,12 +1,13 @@
 //! Date functions on UTC times: `now`, `date`/`dateInZone` (Go reference-time layouts),
-//! `htmlDate`, `unixEpoch`, `toDate`, `ago`, `duration`. Times are Unix seconds with
-//! nanoseconds; zones other than UTC are treated as UTC. `now` is non-deterministic.
+//! `htmlDate`, `unixEpoch`, `toDate`, `ago`, `duration`, `dateModify` (Go's `ParseDuration`
+//! syntax) and `durationRound`. Times are Unix seconds with nanoseconds; zones other than UTC
+//! are treated as UTC. `now` is non-deterministic.
 
 use std::fmt::Write as _;
 use std::rc::Rc;
 
 use super::conv::to_i64;
-use crate::gotemplate::{FuncMap, Object, Value, arity, want_str};
+use crate::gotemplate::{FuncMap, NO_WRAP, Object, Value, arity, want_str};
 
 /// A point in time (Go's `time.Time`), UTC.
 #[derive(Debug, Clone, Copy)]
@@ -22,6 +23,12 @@ impl Object for Time {
     fn field(&self, name: &str) -> Option<Value> {
         match name {
             "Unix" => Some(Value::Int(self.secs)),
+            "UnixNano" => Some(Value::Int(
+                self.secs
+                    .saturating_mul(1_000_000_000)
+                    .saturating_add(i64::from(self.nanos)),
+            )),
+            "Nanosecond" => Some(Value::Int(i64::from(self.nanos))),
             "Year" => Some(Value::Int(civil(self.secs).0)),
             "UTC" => Some(Value::Object(Rc::new(*self))),
             _ => None,
@@ -190,7 +197,8 @@ fn to_time(v: &Value) -> Time {
     match v {
         Value::Object(o) => {
             let secs = o.field("Unix").map_or(0, |v| to_i64(&v));
-            Time { secs, nanos: 0 }
+            let nanos = o.field("Nanosecond").map_or(0, |v| to_i64(&v)) as u32;
+            Time { secs, nanos }
         }
         other => Time {
             secs: to_i64(other),
@@ -242,7 +250,170 @@ fn duration(secs: i64) -> String {
     out
 }
 
+/// Go's `time.ParseDuration`: `[-+]?([0-9]*(\.[0-9]*)?[a-z]+)+` with units `ns us µs ms s m h`,
+/// or `0`; nanoseconds.
+fn parse_duration(text: &str) -> Result<i64, String> {
+    let invalid = || {
+        format!(
+            "time: invalid duration {}",
+            crate::gotemplate::fmt::quote(text)
+        )
+    };
+    let (neg, mut rest) = match text.as_bytes().first() {
+        Some(b'-') => (true, &text[1..]),
+        Some(b'+') => (false, &text[1..]),
+        _ => (false, text),
+    };
+    if rest == "0" {
+        return Ok(0);
+    }
+    if rest.is_empty() {
+        return Err(invalid());
+    }
+    let mut total: i128 = 0;
+    while !rest.is_empty() {
+        let int_len = rest.bytes().take_while(u8::is_ascii_digit).count();
+        let int_part = &rest[..int_len];
+        rest = &rest[int_len..];
+        let mut frac_part = "";
+        if let Some(r) = rest.strip_prefix('.') {
+            let n = r.bytes().take_while(u8::is_ascii_digit).count();
+            frac_part = &r[..n];
+            rest = &r[n..];
+        }
+        if int_part.is_empty() && frac_part.is_empty() {
+            return Err(invalid());
+        }
+        let unit_len = rest
+            .char_indices()
+            .find(|(_, c)| *c == '.' || c.is_ascii_digit())
+            .map_or(rest.len(), |(i, _)| i);
+        let unit = &rest[..unit_len];
+        rest = &rest[unit_len..];
+        let scale: i128 = match unit {
+            "ns" => 1,
+            "us" | "\u{b5}s" | "\u{3bc}s" => 1_000,
+            "ms" => 1_000_000,
+            "s" => 1_000_000_000,
+            "m" => 60_000_000_000,
+            "h" => 3_600_000_000_000,
+            "" => {
+                return Err(format!(
+                    "time: missing unit in duration {}",
+                    crate::gotemplate::fmt::quote(text)
+                ));
+            }
+            _ => {
+                return Err(format!(
+                    "time: unknown unit {} in duration {}",
+                    crate::gotemplate::fmt::quote(unit),
+                    crate::gotemplate::fmt::quote(text)
+                ));
+            }
+        };
+        let whole: i128 = if int_part.is_empty() {
+            0
+        } else {
+            int_part.parse().map_err(|_| invalid())?
+        };
+        let mut value = whole.checked_mul(scale).ok_or_else(invalid)?;
+        if !frac_part.is_empty() {
+            let digits = &frac_part[..frac_part.len().min(30)];
+            let f: i128 = digits.parse().map_err(|_| invalid())?;
+            value += f * scale / 10i128.pow(digits.len() as u32);
+        }
+        total += value;
+        if total > i128::from(i64::MAX) + i128::from(neg) {
+            return Err(invalid());
+        }
+    }
+    let total = if neg { -total } else { total };
+    i64::try_from(total).map_err(|_| invalid())
+}
+
+/// `t` moved by `nanos`.
+fn add_nanos(t: Time, nanos: i64) -> Time {
+    let total = i128::from(t.secs) * 1_000_000_000 + i128::from(t.nanos) + i128::from(nanos);
+    Time {
+        secs: total.div_euclid(1_000_000_000) as i64,
+        nanos: total.rem_euclid(1_000_000_000) as u32,
+    }
+}
+
+/// A `time.Time` parameter.
+fn want_time(v: &Value) -> Result<Time, String> {
+    match v {
+        Value::Object(o) if o.type_name() == "time.Time" => Ok(to_time(v)),
+        Value::Nil => Err(format!("{NO_WRAP}invalid value; expected time.Time")),
+        other => Err(format!(
+            "{NO_WRAP}wrong type for value; expected time.Time; got {}",
+            other.type_name()
+        )),
+    }
+}
+
+/// Sprig's `durationRound`: the largest whole unit (`y`, `mo`nths of 30 days, `d`, `h`,
+/// `m`inutes, `s`) strictly below the duration. Strings are Go durations and times count from
+/// now. An integer is nanoseconds: Go tells `int64` (counted) from an untyped `int` literal
+/// (ignored, giving `0s`); our values do not, so both count.
+fn duration_round(v: &Value) -> String {
+    let d: i64 = match v {
+        Value::Str(s) => parse_duration(s).unwrap_or(0),
+        Value::Int(i) => *i,
+        Value::Object(o) if o.type_name() == "time.Time" => {
+            let t = to_time(v);
+            let n = now();
+            (i64::from(n.nanos) - i64::from(t.nanos))
+                .saturating_add((n.secs - t.secs).saturating_mul(1_000_000_000))
+        }
+        _ => 0,
+    };
+    let u = d.unsigned_abs();
+    const SECOND: u64 = 1_000_000_000;
+    const MINUTE: u64 = 60 * SECOND;
+    const HOUR: u64 = 60 * MINUTE;
+    const DAY: u64 = 24 * HOUR;
+    const MONTH: u64 = 30 * DAY;
+    const YEAR: u64 = 365 * DAY;
+    for (unit, suffix) in [
+        (YEAR, "y"),
+        (MONTH, "mo"),
+        (DAY, "d"),
+        (HOUR, "h"),
+        (MINUTE, "m"),
+        (SECOND, "s"),
+    ] {
+        if u > unit {
+            return format!("{}{suffix}", u / unit);
+        }
+    }
+    "0s".to_owned()
+}
+
 pub(super) fn register(m: &mut FuncMap) {
+    for name in ["dateModify", "date_modify"] {
+        m.insert(name, |_, a| {
+            arity("dateModify", a, 2)?;
+            let shift = want_str(&a[0])?;
+            let t = want_time(&a[1])?;
+            Ok(Value::Object(Rc::new(match parse_duration(shift) {
+                Ok(d) => add_nanos(t, d),
+                Err(_) => t,
+            })))
+        });
+    }
+    for name in ["mustDateModify", "must_date_modify"] {
+        m.insert(name, |_, a| {
+            arity("mustDateModify", a, 2)?;
+            let shift = want_str(&a[0])?;
+            let t = want_time(&a[1])?;
+            parse_duration(shift).map(|d| Value::Object(Rc::new(add_nanos(t, d))))
+        });
+    }
+    m.insert("durationRound", |_, a| {
+        arity("durationRound", a, 1)?;
+        Ok(Value::str(duration_round(&a[0])))
+    });
     m.insert("now", |_, a| {
         arity("now", a, 0)?;
         Ok(Value::Object(Rc::new(now())))
@@ -251,10 +422,12 @@ pub(super) fn register(m: &mut FuncMap) {
         arity("date", a, 2)?;
         Ok(Value::str(format(&to_time(&a[1]), want_str(&a[0])?)))
     });
-    m.insert("dateInZone", |_, a| {
-        arity("dateInZone", a, 3)?;
-        Ok(Value::str(format(&to_time(&a[1]), want_str(&a[0])?)))
-    });
+    for name in ["dateInZone", "date_in_zone"] {
+        m.insert(name, |_, a| {
+            arity("dateInZone", a, 3)?;
+            Ok(Value::str(format(&to_time(&a[1]), want_str(&a[0])?)))
+        });
+    }
     m.insert("htmlDate", |_, a| {
         arity("htmlDate", a, 1)?;
         Ok(Value::str(format(&to_time(&a[0]), "2006-01-02")))

@@ -93,6 +93,13 @@ pub(super) fn register(m: &mut FuncMap) {
         arity("fail", a, 1)?;
         Err(format!("{ERR_START}{}{ERR_END}", want_str(&a[0])?))
     });
+    // Helm resolves host names only with `--enable-dns`; `helm template` without it (and so
+    // `gitops build`) gets an empty string, keeping renders hermetic.
+    m.insert("getHostByName", |_, a| {
+        arity("getHostByName", a, 1)?;
+        want_str(&a[0])?;
+        Ok(Value::str(""))
+    });
     m.insert("lookup", |_, a| {
         arity("lookup", a, 4)?;
         Ok(Value::empty_map())
@@ -135,12 +142,59 @@ pub(super) fn register(m: &mut FuncMap) {
     });
     m.insert("toToml", |_, a| {
         arity("toToml", a, 1)?;
-        let mut out = String::new();
-        if let Value::Map(m) = &a[0] {
-            write_toml(&mut out, &m.borrow(), "");
-        }
-        Ok(Value::str(out))
+        Ok(Value::str(to_toml(&a[0])))
     });
+    m.insert("mustToToml", |_, a| {
+        arity("mustToToml", a, 1)?;
+        Ok(Value::str(to_toml(&a[0])))
+    });
+    m.insert("fromToml", |_, a| {
+        arity("fromToml", a, 1)?;
+        Ok(from_toml(want_str(&a[0])?))
+    });
+}
+
+/// TOML text of a value as BurntSushi/toml encodes it: a document for a map, the bare TOML
+/// value otherwise (`[1, 2]` for a list).
+fn to_toml(v: &Value) -> String {
+    match v {
+        Value::Map(m) => {
+            let mut out = String::new();
+            write_toml(&mut out, &m.borrow(), "");
+            out
+        }
+        Value::Object(o) => to_toml(&o.to_value()),
+        other => toml_value(other),
+    }
+}
+
+/// Helm's `fromToml`: a map, or a map holding only `Error` when the text is not TOML.
+/// Integers stay integers (Go's `int64`); date-times become their text.
+fn from_toml(text: &str) -> Value {
+    fn convert(v: toml::Value) -> Value {
+        match v {
+            toml::Value::String(s) => Value::str(s),
+            toml::Value::Integer(i) => Value::Int(i),
+            toml::Value::Float(f) => Value::Float(f),
+            toml::Value::Boolean(b) => Value::Bool(b),
+            toml::Value::Datetime(d) => Value::str(d.to_string()),
+            toml::Value::Array(items) => Value::list(items.into_iter().map(convert).collect()),
+            toml::Value::Table(t) => table(t),
+        }
+    }
+    fn table(t: toml::Table) -> Value {
+        Value::map(t.into_iter().map(|(k, v)| (k, convert(v))).collect())
+    }
+    match toml::from_str::<toml::Table>(text) {
+        Ok(t) => table(t),
+        Err(e) => {
+            let message = e.to_string();
+            error_map(format!(
+                "toml: {}",
+                message.lines().next().unwrap_or_default().trim()
+            ))
+        }
+    }
 }
 
 fn toml_value(v: &Value) -> String {
@@ -155,7 +209,8 @@ fn toml_value(v: &Value) -> String {
     }
 }
 
-/// A TOML document in the layout of BurntSushi/toml: scalars first, then sub-tables.
+/// A TOML document in the layout of BurntSushi/toml: scalars first, then sub-tables, indented
+/// by depth.
 fn write_toml(out: &mut String, m: &BTreeMap<String, Value>, prefix: &str) {
     let indent = "  ".repeat(prefix.matches('.').count() + usize::from(!prefix.is_empty()));
     for (k, v) in m {
@@ -170,7 +225,11 @@ fn write_toml(out: &mut String, m: &BTreeMap<String, Value>, prefix: &str) {
             } else {
                 format!("{prefix}.{k}")
             };
-            out.push_str(&format!("\n{indent}[{name}]\n"));
+            // BurntSushi/toml separates top-level tables by a blank line (none at the start).
+            if prefix.is_empty() && !out.is_empty() {
+                out.push('\n');
+            }
+            out.push_str(&format!("{indent}[{name}]\n"));
             write_toml(out, &sub.borrow(), &name);
         }
     }

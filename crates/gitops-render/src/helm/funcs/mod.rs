@@ -16,6 +16,7 @@ mod reflection;
 mod regex;
 mod semver;
 mod strings;
+mod url;
 
 use crate::gotemplate::{FuncMap, builtin_funcs};
 
@@ -48,6 +49,7 @@ pub(crate) fn helm_funcs() -> FuncMap {
     regex::register(&mut m);
     reflection::register(&mut m);
     helmfns::register(&mut m);
+    url::register(&mut m);
     m
 }
 

@@ -307,6 +307,18 @@ pub(super) fn register(m: &mut FuncMap) {
     m.insert("isAbs", |_, a| {
         Ok(Value::Bool(one("isAbs", a)?.starts_with('/')))
     });
+    // `filepath` twins of the `path` functions: the same on Linux, where Helm runs here.
+    for (os, plain) in [
+        ("osBase", "base"),
+        ("osDir", "dir"),
+        ("osExt", "ext"),
+        ("osClean", "clean"),
+        ("osIsAbs", "isAbs"),
+    ] {
+        if let Some(f) = m.get(plain).copied() {
+            m.insert(os, f);
+        }
+    }
     m.insert("seq", |_, a| {
         let n: Vec<i64> = a.iter().map(to_i64).collect();
         let (start, step, end) = match n.as_slice() {

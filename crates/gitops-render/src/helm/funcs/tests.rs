@@ -340,3 +340,100 @@ fn passwords_and_aes() {
         ),
     ]);
 }
+
+#[test]
+fn date_modify_and_duration_round() {
+    let t = r#"{{ $t := toDate "2006-01-02" "2024-02-28" }}"#;
+    table(&[
+        (
+            &format!(r#"{t}{{{{ dateModify "24h" $t | date "2006-01-02" }}}}"#),
+            "2024-02-29",
+        ),
+        (
+            &format!(r#"{t}{{{{ dateModify "-.5h" $t | date "15:04" }}}}"#),
+            "23:30",
+        ),
+        (
+            &format!(r#"{t}{{{{ dateModify "1h1m1s1ms" $t | date "15:04:05.000" }}}}"#),
+            "01:01:01.001",
+        ),
+        (
+            &format!(r#"{t}{{{{ dateModify "1µs" $t | date "05.000000" }}}}"#),
+            "00.000001",
+        ),
+        (
+            &format!(r#"{t}{{{{ dateModify "x" $t | unixEpoch }}}}"#),
+            "1709078400",
+        ),
+        (r#"{{ durationRound "25h" }}"#, "1d"),
+        (r#"{{ durationRound "721h" }}"#, "1mo"),
+        (r#"{{ durationRound "8761h" }}"#, "1y"),
+        (r#"{{ durationRound "1h" }}"#, "60m"),
+        (r#"{{ durationRound "-2m1s" }}"#, "2m"),
+        (r#"{{ durationRound "0" }}"#, "0s"),
+        (r#"{{ durationRound 3.5 }}"#, "0s"),
+        (r#"{{ durationRound (int64 61000000000) }}"#, "1m"),
+    ]);
+    errors(&[
+        (
+            &format!(r#"{t}{{{{ mustDateModify "3 days" $t }}}}"#),
+            r#"error calling mustDateModify: time: unknown unit " days" in duration "3 days""#,
+        ),
+        (
+            &format!(r#"{t}{{{{ mustDateModify "5" $t }}}}"#),
+            r#"time: missing unit in duration "5""#,
+        ),
+        (
+            &format!(r#"{t}{{{{ mustDateModify "" $t }}}}"#),
+            r#"time: invalid duration """#,
+        ),
+        (
+            r#"{{ dateModify "1h" "2024-01-01" }}"#,
+            "wrong type for value; expected time.Time; got string",
+        ),
+    ]);
+}
+
+#[test]
+fn urls_and_hosts() {
+    table(&[
+        (
+            r#"{{ (urlParse "https://u@h.example:8080/p%20q?a=b#f").hostname }}"#,
+            "h.example",
+        ),
+        (
+            r#"{{ (urlParse "https://u@h.example/p%20q").path }}"#,
+            "/p q",
+        ),
+        (r#"{{ (urlParse "https://u@h.example/").userinfo }}"#, "u"),
+        (
+            r#"{{ urlJoin (dict "scheme" "https" "host" "h" "path" "/a b" "query" "x=1") }}"#,
+            "https://h/a%20b?x=1",
+        ),
+        (r#"{{ urlJoin (dict "path" "a:b") }}"#, "./a:b"),
+        (r#"{{ urlJoin (dict) }}"#, ""),
+        (r#"{{ getHostByName "localhost" }}"#, ""),
+        (
+            r#"{{ osBase "/x/y.tgz" }} {{ osExt "y.tar.gz" }}"#,
+            "y.tgz .gz",
+        ),
+    ]);
+    errors(&[
+        (
+            r#"{{ urlParse ":nope" }}"#,
+            r#"error calling urlParse: unable to parse url: parse ":nope": missing protocol scheme"#,
+        ),
+        (
+            r#"{{ urlJoin (dict "host" 5) }}"#,
+            "unable to parse host key, must be of type string, but int found",
+        ),
+        (
+            r#"{{ urlJoin "x" }}"#,
+            "expected map[string]interface {}; got string",
+        ),
+        (
+            r#"{{ urlJoin (dict "userinfo" "a b") }}"#,
+            "unable to parse userinfo in dict",
+        ),
+    ]);
+}
