@@ -3,7 +3,9 @@
 //! patch order, then the untouched elements of the target), other lists are replaced. The
 //! strategies of built-in kinds come from `data/smp_table.json`, generated from Kubernetes' API
 //! types by `tools/smp-table`; custom resources have none (JSON merge semantics), unless the
-//! kustomization's `openapi` schema gives them.
+//! kustomization's `openapi` schema gives them. Lists with several merge keys (ports by port and
+//! protocol, topology spread constraints) merge by all of them once an element sets the extra
+//! keys, matched elements in place and new ones first ([`MULTI_KEY_LISTS`]).
 //!
 //! Directives: `$patch: delete|replace|merge` on maps and list elements, `$retainKeys`,
 //! `$deleteFromPrimitiveList/<field>`; `$setElementOrder/<field>` is accepted and ignored, as
@@ -48,6 +50,30 @@ pub(super) enum Schema<'a> {
 struct Strategy<'a> {
     strategy: &'a str,
     key: &'a str,
+    /// The other keys of the list's `x-kubernetes-list-map-keys` (after `key`), if any.
+    more_keys: &'static [&'static str],
+}
+
+/// Lists of built-in types whose `x-kubernetes-list-map-keys` (in the API server's
+/// `/openapi/v2`, Kubernetes 1.21 to 1.33) hold more than the patch merge key: (type, field,
+/// the keys after the merge key). The struct tags `tools/smp-table` reads do not carry these
+/// (they are `+listMapKey` comments in k8s.io/api), so they are listed here.
+const MULTI_KEY_LISTS: &[(&str, &str, &[&str])] = &[
+    ("core/v1.Container", "ports", &["protocol"]),
+    ("core/v1.EphemeralContainer", "ports", &["protocol"]),
+    ("core/v1.ServiceSpec", "ports", &["protocol"]),
+    (
+        "core/v1.PodSpec",
+        "topologySpreadConstraints",
+        &["whenUnsatisfiable"],
+    ),
+];
+
+fn more_keys(type_name: &str, field: &str) -> &'static [&'static str] {
+    MULTI_KEY_LISTS
+        .iter()
+        .find(|(t, f, _)| *t == type_name && *f == field)
+        .map_or(&[], |(_, _, k)| k)
 }
 
 impl<'a> Schema<'a> {
@@ -95,6 +121,7 @@ impl<'a> Schema<'a> {
                 let strategy = (!f.1.is_empty() || !f.2.is_empty()).then_some(Strategy {
                     strategy: &f.1,
                     key: &f.2,
+                    more_keys: more_keys(t, name),
                 });
                 (child, strategy)
             }
@@ -115,6 +142,7 @@ impl<'a> Schema<'a> {
                             .get("x-kubernetes-patch-merge-key")
                             .and_then(Value::as_str)
                             .unwrap_or_default(),
+                        more_keys: &[],
                     });
                 let child = prop.get("items").map_or(prop, |items| resolve(items, defs));
                 (Schema::OpenApi(child, defs), strategy)
@@ -243,6 +271,15 @@ fn merge_list(
         }
         return Some(Value::Array(out));
     }
+    let more = strategy.map_or(&[][..], |s| s.more_keys);
+    if !more.is_empty()
+        && src
+            .iter()
+            .chain(dest_items.iter())
+            .any(|e| more.iter().any(|k| e.get(*k).is_some()))
+    {
+        return Some(merge_multi_key(dest_items, src, elem_schema, key, more));
+    }
     let key_of = |v: &Value| v.get(key).and_then(scalar_key);
     let mut out = Vec::new();
     let mut handled: Vec<String> = Vec::new();
@@ -271,6 +308,72 @@ fn merge_list(
         }
     }
     Some(Value::Array(out))
+}
+
+/// The identity of a list element under several merge keys: the merge key's value (required)
+/// and the others' (absent ones are `None`).
+fn key_tuple(v: &Value, key: &str, more: &[&str]) -> Option<Vec<Option<String>>> {
+    let first = v.get(key).and_then(scalar_key)?;
+    let mut t = vec![Some(first)];
+    t.extend(more.iter().map(|k| v.get(*k).and_then(scalar_key)));
+    Some(t)
+}
+
+/// Merges a list with several merge keys as kustomize (kyaml) does once any element sets one
+/// of the extra keys, checked against kustomize v5.6: a patch element merges in place into the
+/// target element with the same key values (an absent key equals an absent key); a patch element
+/// that differs only by leaving out a key the target element sets, or setting one it leaves out,
+/// is dropped; other patch elements are new and go first, in patch order.
+fn merge_multi_key(
+    mut dest: Vec<Value>,
+    src: &[Value],
+    elem_schema: Schema<'_>,
+    key: &str,
+    more: &[&str],
+) -> Value {
+    let mut new_items = Vec::new();
+    let mut handled: Vec<Vec<Option<String>>> = Vec::new();
+    let mut deleted = vec![false; dest.len()];
+    for s in src {
+        let Some(tuple) = key_tuple(s, key, more) else {
+            new_items.push(clean(s));
+            continue;
+        };
+        if handled.contains(&tuple) {
+            continue;
+        }
+        handled.push(tuple.clone());
+        let same = dest
+            .iter()
+            .position(|d| key_tuple(d, key, more).as_ref() == Some(&tuple));
+        if let Some(i) = same {
+            match merge_value(Some(dest[i].take()), s, elem_schema) {
+                Some(m) => dest[i] = m,
+                None => deleted[i] = true,
+            }
+            continue;
+        }
+        let compatible = dest.iter().any(|d| {
+            key_tuple(d, key, more).is_some_and(|t| {
+                t.iter()
+                    .zip(&tuple)
+                    .all(|(a, b)| a.is_none() || b.is_none() || a == b)
+            })
+        });
+        if compatible {
+            continue;
+        }
+        if let Some(m) = merge_value(None, s, elem_schema) {
+            new_items.push(m);
+        }
+    }
+    new_items.extend(
+        dest.into_iter()
+            .zip(deleted)
+            .filter(|(d, gone)| !gone && !d.is_null())
+            .map(|(d, _)| d),
+    );
+    Value::Array(new_items)
 }
 
 /// A patch value as it lands in the target where there was nothing to merge with: directives
@@ -333,6 +436,59 @@ mod tests {
         assert_eq!(
             c["env"],
             json!([{"name": "Y", "value": "2"}, {"name": "X", "value": "1"}])
+        );
+    }
+
+    #[test]
+    fn ports_with_protocols_merge_by_port_and_protocol() {
+        let port = |n: u16, proto: Option<&str>, name: &str| {
+            let mut p = json!({"containerPort": n, "name": name});
+            if let Some(proto) = proto {
+                p["protocol"] = json!(proto);
+            }
+            p
+        };
+        let run = |target: Vec<Value>, patch: Vec<Value>| {
+            let t = json!({"spec": {"template": {"spec": {"containers": [{"name": "a", "ports": target}]}}}});
+            let p = json!({"spec": {"template": {"spec": {"containers": [{"name": "a", "ports": patch}]}}}});
+            apply(t, &p, deployment()).unwrap()["spec"]["template"]["spec"]["containers"][0]["ports"]
+                .clone()
+        };
+        // Cases checked against kustomize v5.6.
+        let (tcp, udp) = (Some("TCP"), Some("UDP"));
+        assert_eq!(
+            run(
+                vec![port(53, udp, "a"), port(53, tcp, "b")],
+                vec![port(53, tcp, "c"), port(90, tcp, "n")]
+            ),
+            json!([port(90, tcp, "n"), port(53, udp, "a"), port(53, tcp, "c")])
+        );
+        assert_eq!(
+            run(vec![port(80, tcp, "a")], vec![port(80, None, "b")]),
+            json!([port(80, tcp, "a")])
+        );
+        assert_eq!(
+            run(vec![port(80, None, "a")], vec![port(80, tcp, "b")]),
+            json!([port(80, None, "a")])
+        );
+        assert_eq!(
+            run(vec![port(80, udp, "a")], vec![port(80, tcp, "b")]),
+            json!([port(80, tcp, "b"), port(80, udp, "a")])
+        );
+        assert_eq!(
+            run(
+                vec![port(80, tcp, "a"), port(81, None, "c")],
+                vec![port(81, None, "d")]
+            ),
+            json!([port(80, tcp, "a"), port(81, None, "d")])
+        );
+        // No protocol anywhere: the merge key alone, patch elements first.
+        assert_eq!(
+            run(
+                vec![port(80, None, "a"), port(81, None, "c")],
+                vec![port(81, None, "d")]
+            ),
+            json!([port(81, None, "d"), port(80, None, "a")])
         );
     }
 
