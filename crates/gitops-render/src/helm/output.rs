@@ -68,10 +68,14 @@ fn split_documents(text: &str) -> Vec<String> {
     let mut docs = Vec::new();
     let mut current = String::new();
     for line in text.split_inclusive('\n') {
-        let body = line.trim_end_matches(['\n', '\r']);
-        let is_sep = body.starts_with("---") && body[3..].chars().all(|c| c.is_ascii_whitespace());
-        if is_sep {
+        // Helm splits at every `---` that starts a line (`(?:^|\s*\n)---\s*`), even when text
+        // follows on the line (`---# comment`): that text begins the next document.
+        if let Some(rest) = line.strip_prefix("---") {
             docs.push(std::mem::take(&mut current));
+            let rest = rest.trim_start_matches([' ', '\t']);
+            if !rest.trim().is_empty() {
+                current.push_str(rest);
+            }
         } else {
             current.push_str(line);
         }
@@ -262,6 +266,10 @@ mod tests {
             vec!["a: 1\n", "b: 2\n\n"]
         );
         assert_eq!(split_documents("# c\na: 1"), vec!["# c\na: 1"]);
+        assert_eq!(
+            split_documents("a: 1\n\n---# next\nb: 2\n"),
+            vec!["a: 1\n\n", "# next\nb: 2\n"]
+        );
     }
 
     #[test]
