@@ -94,13 +94,91 @@ pub(crate) enum Command {
     /// Extra objects are those in the unit's inventory that the source no longer has. Exits 0
     /// when in sync, 1 when there is drift, 2 on error.
     Drift(DiffArgs),
+    /// Fetch and inspect sources
+    #[command(subcommand)]
+    Source(SourceCommand),
+}
+
+/// `gitops source …`
+#[derive(Debug, Subcommand)]
+pub(crate) enum SourceCommand {
+    /// Fetch a Git repository and write its artifact to a directory
+    ///
+    /// Resolves the reference (default: the remote's default branch), fetches the commit
+    /// (shallow, into a per-URL cache for fast incremental fetches), and writes its tree to DIR
+    /// without ignored files (.sourceignore files, --ignore, Flux's default exclusions). Prints
+    /// the revision (`main@sha1:<hex>`) and the sha256 digest of the artifact.
+    Fetch(SourceFetchArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SourceFetchArgs {
+    /// The repository: https://, http://, git://, ssh://, file:// URL or a local path
+    pub(crate) url: String,
+    #[command(flatten)]
+    pub(crate) git: GitArgs,
+    /// Ignore patterns (gitignore syntax, one per line); they replace Flux's default exclusions
+    #[arg(long, value_name = "PATTERNS")]
+    pub(crate) ignore: Option<String>,
+    /// Where to write the artifact (created; must be empty)
+    #[arg(long, value_name = "DIR")]
+    pub(crate) out: PathBuf,
+    /// Output format
+    #[arg(short, long, value_enum, default_value_t = ReportFormat::Text)]
+    pub(crate) output: ReportFormat,
+}
+
+/// How a Git source is fetched: reference, credentials, cache.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Git source")]
+pub(crate) struct GitArgs {
+    /// Branch to check out
+    #[arg(long)]
+    pub(crate) branch: Option<String>,
+    /// Tag to check out
+    #[arg(long)]
+    pub(crate) tag: Option<String>,
+    /// Semver range over the tags; the highest matching version is checked out
+    #[arg(long, value_name = "RANGE")]
+    pub(crate) semver: Option<String>,
+    /// Full reference name (refs/heads/main, refs/pull/1/head)
+    #[arg(long = "ref", value_name = "NAME")]
+    pub(crate) ref_name: Option<String>,
+    /// Commit to check out (40 hex digits); with --branch the revision is named after it
+    #[arg(long)]
+    pub(crate) commit: Option<String>,
+    /// A Kubernetes Secret (YAML or JSON) with Flux's keys: username, password, bearerToken,
+    /// ca.crt, identity, known_hosts
+    #[arg(long, value_name = "FILE")]
+    pub(crate) secret_file: Option<PathBuf>,
+    /// Cache directory for fetched repositories [default: $XDG_CACHE_HOME/gitops or
+    /// ~/.cache/gitops]
+    #[arg(long, value_name = "DIR", env = "GITOPS_CACHE_DIR")]
+    pub(crate) cache_dir: Option<PathBuf>,
+    /// Allow sending credentials over plain http:// (they travel in clear text)
+    #[arg(long)]
+    pub(crate) allow_insecure_http: bool,
+    /// Give up a fetch attempt after this long (two retries follow network failures)
+    #[arg(long, value_name = "D", default_value = "60s", value_parser = parse_duration)]
+    pub(crate) fetch_timeout: std::time::Duration,
+}
+
+/// How a report (not objects) is printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ReportFormat {
+    /// `key: value` lines
+    Text,
+    /// One JSON object
+    Json,
 }
 
 /// Where a repository is and how to read it.
 #[derive(Debug, Args)]
 pub(crate) struct RepoArgs {
-    /// The repository: a directory
+    /// The repository: a directory or a Git URL (https://, http://, git://, ssh://, file://)
     pub(crate) repo: PathBuf,
+    #[command(flatten)]
+    pub(crate) git: GitArgs,
     /// The entry path inside the repository, as given to `flux bootstrap --path`
     #[arg(long = "path", default_value = ".", value_name = "PATH")]
     pub(crate) entry: String,
@@ -256,8 +334,11 @@ pub(crate) enum Provider {
 /// What to render: a directory (or a repository with `--path`).
 #[derive(Debug, Args)]
 pub(crate) struct SourceArgs {
-    /// The source: a directory or manifest file (a Git URL with a later release)
+    /// The source: a directory, a manifest file or a Git URL (https://, http://, git://, ssh://,
+    /// file://; `--path` then names the directory inside the repository)
     pub(crate) source: String,
+    #[command(flatten)]
+    pub(crate) git: GitArgs,
     /// Directory inside SOURCE to render
     #[arg(long, value_name = "P")]
     pub(crate) path: Option<PathBuf>,
@@ -362,15 +443,19 @@ pub(crate) fn parse_duration(text: &str) -> Result<std::time::Duration, String> 
 
 #[derive(Debug, Args)]
 pub(crate) struct BuildArgs {
-    /// The source to render: a directory or a manifest file
+    /// The source to render: a directory, a manifest file, or a Git URL (see the Git source
+    /// options; `--path` then names the directory inside the repository)
     pub(crate) path: PathBuf,
+    #[command(flatten)]
+    pub(crate) git: GitArgs,
     /// Output format
     #[arg(short, long, value_enum, default_value_t = OutputFormat::Yaml)]
     pub(crate) output: OutputFormat,
     /// Treat PATH as a repository and render one of its units, as it would be applied
     #[arg(long, value_name = "NAME", requires = "repo_entry")]
     pub(crate) unit: Option<String>,
-    /// With `--unit`: the entry path inside the repository
+    /// With `--unit`: the entry path inside the repository; with a Git URL alone: the directory
+    /// to render
     #[arg(long = "path", id = "repo_entry", value_name = "ENTRY")]
     pub(crate) repo_entry: Option<String>,
     /// Which files a kustomization may read: `root-only` (files in or below its own directory,

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use gitops_core::{Object, yaml};
 
-use crate::cli::{GlobalArgs, OutputFormat};
+use crate::cli::{GlobalArgs, OutputFormat, ReportFormat};
 
 /// Prints data and messages, honouring `--quiet`.
 pub(crate) struct Printer {
@@ -106,6 +106,39 @@ impl Printer {
 
     /// Writes text data to stdout as it is. Printed even with `--quiet`.
     pub(crate) fn data(&self, text: &str) -> std::io::Result<()> {
+        let mut out = std::io::stdout().lock();
+        out.write_all(text.as_bytes())?;
+        out.flush()
+    }
+
+    /// Writes a report of named values to stdout: `key: value` lines, or one JSON object
+    /// (numbers stay strings only where they are not numbers). Printed even with `--quiet`.
+    pub(crate) fn report(
+        &self,
+        fields: &[(&str, String)],
+        format: ReportFormat,
+    ) -> std::io::Result<()> {
+        let text = match format {
+            ReportFormat::Text => fields
+                .iter()
+                .map(|(k, v)| format!("{k}: {v}\n"))
+                .collect::<String>(),
+            ReportFormat::Json => {
+                let map: serde_json::Map<String, serde_json::Value> = fields
+                    .iter()
+                    .map(|(k, v)| {
+                        let value = v.parse::<u64>().map_or_else(
+                            |_| serde_json::Value::String(v.clone()),
+                            serde_json::Value::from,
+                        );
+                        ((*k).to_owned(), value)
+                    })
+                    .collect();
+                let mut text = serde_json::to_string_pretty(&map)?;
+                text.push('\n');
+                text
+            }
+        };
         let mut out = std::io::stdout().lock();
         out.write_all(text.as_bytes())?;
         out.flush()

@@ -4,6 +4,8 @@ mod apply;
 mod build;
 mod convert;
 mod diff;
+mod fetch;
+mod git_url;
 mod graph;
 mod plan;
 mod repo;
@@ -13,7 +15,7 @@ mod source;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, SourceCommand};
 use crate::printer::Printer;
 
 /// How a command ended, as the process exit code.
@@ -38,7 +40,8 @@ impl From<ExitStatus> for ExitCode {
     }
 }
 
-pub(crate) fn run(cli: Cli, printer: &Arc<Printer>) -> anyhow::Result<ExitStatus> {
+pub(crate) fn run(mut cli: Cli, printer: &Arc<Printer>) -> anyhow::Result<ExitStatus> {
+    git_url::localize(&mut cli.command)?;
     match cli.command {
         Command::Build(args) => build::run(&args, printer),
         Command::Graph(args) => graph::run(&args, printer),
@@ -48,5 +51,6 @@ pub(crate) fn run(cli: Cli, printer: &Arc<Printer>) -> anyhow::Result<ExitStatus
         Command::Apply(args) => apply::run(&args, printer),
         Command::Diff(args) => Ok(diff::run(&args, diff::Mode::Diff, printer)),
         Command::Drift(args) => Ok(diff::run(&args, diff::Mode::Drift, printer)),
+        Command::Source(SourceCommand::Fetch(args)) => fetch::run(&args, printer),
     }
 }
