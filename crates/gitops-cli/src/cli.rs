@@ -128,38 +128,37 @@ pub(crate) struct SourceFetchArgs {
     pub(crate) output: ReportFormat,
 }
 
-/// How a Git source is fetched: reference, credentials, cache.
-#[derive(Debug, Clone, Args)]
-#[command(next_help_heading = "Git source")]
+/// How a Git source is fetched: reference, credentials, cache. Unused for local paths.
+#[derive(Debug, Clone, Default, Args)]
 pub(crate) struct GitArgs {
     /// Branch to check out
-    #[arg(long)]
+    #[arg(long, help_heading = "Git source")]
     pub(crate) branch: Option<String>,
     /// Tag to check out
-    #[arg(long)]
+    #[arg(long, help_heading = "Git source")]
     pub(crate) tag: Option<String>,
     /// Semver range over the tags; the highest matching version is checked out
-    #[arg(long, value_name = "RANGE")]
+    #[arg(long, help_heading = "Git source", value_name = "RANGE")]
     pub(crate) semver: Option<String>,
     /// Full reference name (refs/heads/main, refs/pull/1/head)
-    #[arg(long = "ref", value_name = "NAME")]
+    #[arg(long = "ref", help_heading = "Git source", value_name = "NAME")]
     pub(crate) ref_name: Option<String>,
     /// Commit to check out (40 hex digits); with --branch the revision is named after it
-    #[arg(long)]
+    #[arg(long, help_heading = "Git source")]
     pub(crate) commit: Option<String>,
     /// A Kubernetes Secret (YAML or JSON) with Flux's keys: username, password, bearerToken,
     /// ca.crt, identity, known_hosts
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, help_heading = "Git source", value_name = "FILE")]
     pub(crate) secret_file: Option<PathBuf>,
-    /// Cache directory for fetched repositories [default: $XDG_CACHE_HOME/gitops or
-    /// ~/.cache/gitops]
-    #[arg(long, value_name = "DIR", env = "GITOPS_CACHE_DIR")]
+    /// Cache directory for fetched repositories [default: $GITOPS_CACHE_DIR, else
+    /// $XDG_CACHE_HOME/gitops, else ~/.cache/gitops]
+    #[arg(long, help_heading = "Git source", value_name = "DIR")]
     pub(crate) cache_dir: Option<PathBuf>,
     /// Allow sending credentials over plain http:// (they travel in clear text)
-    #[arg(long)]
+    #[arg(long, help_heading = "Git source")]
     pub(crate) allow_insecure_http: bool,
     /// Give up a fetch attempt after this long (two retries follow network failures)
-    #[arg(long, value_name = "D", default_value = "60s", value_parser = parse_duration)]
+    #[arg(long, help_heading = "Git source", value_name = "D", default_value = "60s", value_parser = parse_duration)]
     pub(crate) fetch_timeout: std::time::Duration,
 }
 

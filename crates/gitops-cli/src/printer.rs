@@ -151,13 +151,19 @@ impl Printer {
         }
     }
 
-    /// Prints an error and its causes to stderr: `error: …` then one `caused by: …` per cause.
+    /// Prints an error and its causes to stderr: `error: …` then one `caused by: …` per cause,
+    /// leaving out a cause that the message before it already quotes.
     pub(crate) fn error(&self, err: &anyhow::Error) {
         self.clear_progress();
         let mut stderr = std::io::stderr().lock();
         let _ = writeln!(stderr, "error: {err}");
+        let mut previous = err.to_string();
         for cause in err.chain().skip(1) {
-            let _ = writeln!(stderr, "  caused by: {cause}");
+            let text = cause.to_string();
+            if !previous.contains(&text) {
+                let _ = writeln!(stderr, "  caused by: {text}");
+            }
+            previous = text;
         }
     }
 }

@@ -104,7 +104,7 @@ fn time(f: impl FnOnce()) -> Duration {
 
 fn git_archive_into(repo: &Path, out: &Path) {
     std::fs::create_dir_all(out).unwrap();
-    let archive = git_command(Some(repo), &["archive", "--format=tar", "HEAD"])
+    let mut archive = git_command(Some(repo), &["archive", "--format=tar", "HEAD"])
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
@@ -112,10 +112,11 @@ fn git_archive_into(repo: &Path, out: &Path) {
         .arg("-x")
         .arg("-C")
         .arg(out)
-        .stdin(archive.stdout.unwrap())
+        .stdin(archive.stdout.take().unwrap())
         .status()
         .unwrap();
     assert!(status.success());
+    assert!(archive.wait().unwrap().success());
 }
 
 fn main() {

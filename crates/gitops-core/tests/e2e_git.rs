@@ -609,7 +609,7 @@ fn push_a_commit_and_refuse_a_non_fast_forward() {
                 content: None,
             },
         ],
-        author: author.clone(),
+        author,
         message: "Update image to v2\n".into(),
     };
     let pushed = commit_and_push(&src, &request)

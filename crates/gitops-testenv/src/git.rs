@@ -131,6 +131,18 @@ fn free_port() -> anyhow::Result<u16> {
     Ok(listener.local_addr()?.port())
 }
 
+/// Runs `start` (which picks a port with [`free_port`]) up to three times: another process may
+/// take the port between [`free_port`] and the server's bind, and the server then exits.
+fn on_a_free_port<T>(mut start: impl FnMut() -> anyhow::Result<T>) -> anyhow::Result<T> {
+    let mut attempt = 1;
+    loop {
+        match start() {
+            Err(err) if attempt < 3 && format!("{err:#}").contains(" exited with ") => attempt += 1,
+            result => return result,
+        }
+    }
+}
+
 /// Waits until `child` accepts TCP connections on `port`, failing early if it exits.
 fn wait_listening(child: &mut Child, port: u16, log: &Path, what: &str) -> anyhow::Result<()> {
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
@@ -213,6 +225,10 @@ pub struct GitDaemon {
 impl GitDaemon {
     /// Starts `git daemon` for the repositories under `repos`.
     pub fn start(repos: &GitRepos) -> anyhow::Result<GitDaemon> {
+        on_a_free_port(|| GitDaemon::start_once(repos))
+    }
+
+    fn start_once(repos: &GitRepos) -> anyhow::Result<GitDaemon> {
         let port = free_port()?;
         let dir = tempfile::Builder::new()
             .prefix("gitops-git-daemon-")
@@ -353,6 +369,10 @@ impl GitHttp {
     }
 
     fn start_with(repos: &GitRepos, auth: Option<BasicAuth>, tls: bool) -> anyhow::Result<GitHttp> {
+        on_a_free_port(|| GitHttp::start_once(repos, auth.clone(), tls))
+    }
+
+    fn start_once(repos: &GitRepos, auth: Option<BasicAuth>, tls: bool) -> anyhow::Result<GitHttp> {
         let lighttpd = program("lighttpd", &["/usr/sbin/lighttpd"])?;
         let backend = [
             "/usr/lib/git-core/git-http-backend",
@@ -493,6 +513,10 @@ impl GitSsh {
     /// Starts `sshd`. The user key authorised for the current user is [`GitSsh::user_key`];
     /// [`GitSsh::known_hosts`] has the server's host key.
     pub fn start(repos: &GitRepos) -> anyhow::Result<GitSsh> {
+        on_a_free_port(|| GitSsh::start_once(repos))
+    }
+
+    fn start_once(repos: &GitRepos) -> anyhow::Result<GitSsh> {
         let sshd = program("sshd", &["/usr/sbin/sshd"])?;
         let user = {
             let output = Command::new("id").arg("-un").output()?;

@@ -7,18 +7,22 @@ use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use base64::Engine as _;
+use gitops_core::git::url::is_remote_url;
 use gitops_core::git::{
     Artifact, ArtifactStore, Cache, Credentials, GitRef, GitSource, RedactedUrl, SECRET_KEYS,
 };
-use gitops_core::git::url::is_remote_url;
 use gitops_core::yaml;
 
 use crate::cli::{Command, GitArgs, GraphArgs, PlanArgs};
 
-/// The cache directory: `--cache-dir`, else `$XDG_CACHE_HOME/gitops`, else `~/.cache/gitops`.
+/// The cache directory: `--cache-dir`, else `$GITOPS_CACHE_DIR`, else `$XDG_CACHE_HOME/gitops`,
+/// else `~/.cache/gitops`.
 pub(crate) fn cache_dir(args: &GitArgs) -> PathBuf {
     if let Some(dir) = &args.cache_dir {
         return dir.clone();
+    }
+    if let Some(dir) = std::env::var_os("GITOPS_CACHE_DIR").filter(|v| !v.is_empty()) {
+        return PathBuf::from(dir);
     }
     if let Some(xdg) = std::env::var_os("XDG_CACHE_HOME").filter(|v| !v.is_empty()) {
         return PathBuf::from(xdg).join("gitops");

@@ -8,7 +8,7 @@ use gitops_core::SourcedObject;
 use gitops_core::unit::UnitId;
 use gitops_render::repo::{self, Discovery, RepoOptions};
 
-use crate::cli::RepoArgs;
+use crate::cli::{GitArgs, RepoArgs};
 
 /// Discovers the repository the arguments name.
 pub(crate) fn discover(args: &RepoArgs) -> anyhow::Result<Discovery> {
@@ -68,6 +68,7 @@ pub(crate) fn render_unit(
         repo: repo.to_owned(),
         entry: entry.to_owned(),
         sources: Vec::new(),
+        git: GitArgs::default(),
     };
     let discovery = discover(&args)?;
     let id = find_unit(&discovery, unit)?;

@@ -8,8 +8,16 @@ fn unit_and_git_url_sources_are_explained() {
         &mut gitops(&["apply", "fixtures/shop", "--unit", "web"]),
         &[]
     ));
+    // A Git URL is fetched first; this one names no repository.
+    let cache = tempfile::tempdir().unwrap();
+    let cache = cache.path().to_string_lossy().into_owned();
     insta::assert_snapshot!(run(
-        &mut gitops(&["apply", "https://example.invalid/repo.git"]),
+        &mut gitops(&[
+            "apply",
+            "file:///nonexistent/gitops-test/repo.git",
+            "--cache-dir",
+            &cache,
+        ]),
         &[]
     ));
 }

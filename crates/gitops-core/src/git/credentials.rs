@@ -118,6 +118,8 @@ pub(crate) struct Materialized {
     dir: TempDir,
     /// An executable named `ssh` that runs OpenSSH with the key and known_hosts, never prompting.
     pub(crate) ssh_program: PathBuf,
+    /// Where [`Materialized::ssh_program`] writes ssh's stderr.
+    ssh_log: PathBuf,
     /// The CA bundle, if any.
     pub(crate) ca_file: Option<PathBuf>,
 }
@@ -175,7 +177,14 @@ impl Materialized {
         let bin = dir.path().join("bin");
         std::fs::create_dir(&bin)?;
         let ssh_program = bin.join("ssh");
-        let script = format!("#!/bin/sh\nexec ssh {} \"$@\"\n", ssh_args.join(" "));
+        // ssh's messages (host key mismatch, permission denied) go to a log that errors quote:
+        // gix would otherwise pass them through to the process's stderr, out of the error.
+        let ssh_log = dir.path().join("ssh.log");
+        let script = format!(
+            "#!/bin/sh\nexec ssh {} \"$@\" 2>>{}\n",
+            ssh_args.join(" "),
+            sh_quote(&ssh_log)
+        );
         write_private(&ssh_program, script.as_bytes(), 0o700)?;
         let ca_file = match &creds.ca_cert {
             Some(ca) => {
@@ -188,8 +197,33 @@ impl Materialized {
         Ok(Materialized {
             dir,
             ssh_program,
+            ssh_log,
             ca_file,
         })
+    }
+
+    /// What ssh printed on stderr so far (empty when it did not run or said nothing).
+    pub(crate) fn ssh_stderr(&self) -> String {
+        std::fs::read_to_string(&self.ssh_log)
+            .map(|t| t.trim().to_owned())
+            .unwrap_or_default()
+    }
+
+    /// `message`, followed by what ssh printed if anything: the cause of most SSH failures,
+    /// which gix only sees as a closed connection.
+    pub(crate) fn with_ssh_stderr(&self, message: String) -> String {
+        let stderr = self.ssh_stderr();
+        if stderr.is_empty() {
+            message
+        } else {
+            // Without the banner lines of `@` that frame ssh's host key warnings.
+            let lines: Vec<&str> = stderr
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.chars().all(|c| c == '@'))
+                .collect();
+            format!("{message}; ssh: {}", lines.join(" / "))
+        }
     }
 
     /// The directory the files are in.

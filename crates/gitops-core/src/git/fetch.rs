@@ -107,7 +107,7 @@ fn remote_refs(refs: &[Ref]) -> Vec<RemoteRef> {
 struct Session {
     repo: gix::Repository,
     spec: FetchSpec,
-    _files: Materialized,
+    files: Materialized,
     http_options: Option<http::Options>,
 }
 
@@ -135,7 +135,7 @@ impl Session {
         Ok(Session {
             repo,
             spec: spec.clone(),
-            _files: files,
+            files,
             http_options,
         })
     }
@@ -205,7 +205,7 @@ impl Session {
         let password = self.spec.credentials.password.clone();
         let mut connection = remote
             .connect(Direction::Fetch)
-            .map_err(transport)?
+            .map_err(|e| self.transport(e))?
             .with_credentials(move |action| match action {
                 gix::credentials::helper::Action::Get(context) => {
                     match (&username, &password) {
@@ -230,7 +230,7 @@ impl Session {
         }
         let prepare = connection
             .prepare_fetch(gix::progress::Discard, Default::default())
-            .map_err(transport)?;
+            .map_err(|e| self.transport(e))?;
         let refs = remote_refs(&prepare.ref_map().remote_refs);
         if !decide(&refs)? {
             return Ok(refs);
@@ -243,8 +243,13 @@ impl Session {
         prepare
             .with_shallow(shallow)
             .receive(gix::progress::Discard, interrupt)
-            .map_err(transport)?;
+            .map_err(|e| self.transport(e))?;
         Ok(refs)
+    }
+
+    /// A transport failure with what ssh printed, if it ran.
+    fn transport(&self, err: impl std::error::Error + 'static) -> Failure {
+        Failure::Transport(self.files.with_ssh_stderr(chain_text(&err)))
     }
 
     fn has_commit(&self, commit: &str) -> bool {

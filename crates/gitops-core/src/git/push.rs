@@ -122,11 +122,11 @@ impl Scratch<'_> {
     fn failed(&self, what: &str, output: &Output) -> GitError {
         let secrets = self.source.secrets();
         let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
-        let text = format!(
+        let text = self.files.with_ssh_stderr(format!(
             "{}{}",
             String::from_utf8_lossy(&output.stderr),
             String::from_utf8_lossy(&output.stdout)
-        );
+        ));
         GitError::GitProgram {
             command: what.to_owned(),
             url: self.source.redacted_url(),

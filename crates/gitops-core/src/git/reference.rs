@@ -323,7 +323,7 @@ mod tests {
 
         let no_commit = GitRef {
             commit: None,
-            ..all.clone()
+            ..all
         };
         assert_eq!(
             resolve(&no_commit, &refs()).unwrap().revision(),
