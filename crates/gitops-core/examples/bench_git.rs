@@ -1,19 +1,24 @@
 //! Benchmark of Git source fetches (run by `scripts/bench-git`): a repository with 5,000 files
 //! and 1,000 commits served by `git http-backend` behind lighttpd on loopback, fetched
 //!
-//! * cold: empty cache, shallow fetch of `main` and export of the artifact;
-//! * incremental: the same cache after one more commit that changes 10 files;
+//! * cold: empty cache, shallow fetch of `main` and export of the filtered artifact into a new
+//!   directory (what `gitops source fetch --out DIR` does);
+//! * incremental: the same cache after one more commit that changes 10 files, exported into
+//!   another new directory;
 //!
 //! against `git clone --depth 1` + `git archive | tar -x` (cold) and `git fetch --depth 1` +
-//! `git archive | tar -x` (incremental) from the same server. Prints the median of several runs.
+//! `git archive | tar -x` (incremental) from the same server. Every measured step is its own
+//! process run under `/usr/bin/time -v` (this program re-runs itself with `fetch URL CACHE OUT`
+//! for the gitops side); prints the median wall time, user and system CPU and peak RSS of
+//! several runs. `bench_git fetch URL CACHE OUT` alone does one fetch and export.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
 use std::io::Write as _;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use gitops_core::git::{ArtifactStore, Cache, GitRef, GitSource};
+use gitops_core::git::{Cache, GitRef, GitSource};
 use gitops_testenv::git::{GitHttp, GitRepos, git, git_command};
 
 const FILES: usize = 5_000;
@@ -91,35 +96,92 @@ fn commit_ten(bare: &Path, round: usize) {
     git(Some(work.path()), &["push", "--quiet", "origin", "main"]).unwrap();
 }
 
-fn median(mut times: Vec<Duration>) -> Duration {
-    times.sort();
-    times[times.len() / 2]
+/// One measured process: wall seconds, user and system CPU seconds, peak RSS in KiB.
+#[derive(Debug, Clone, Copy, Default)]
+struct Usage {
+    wall: f64,
+    user: f64,
+    system: f64,
+    rss_kib: u64,
 }
 
-fn time(f: impl FnOnce()) -> Duration {
-    let start = Instant::now();
-    f();
-    start.elapsed()
+/// Parses `m:ss.ss` or `h:mm:ss` (GNU time's elapsed time) into seconds.
+fn clock_seconds(text: &str) -> f64 {
+    text.split(':').fold(0.0, |acc, part| {
+        acc * 60.0 + part.trim().parse::<f64>().unwrap()
+    })
 }
 
-fn git_archive_into(repo: &Path, out: &Path) {
-    std::fs::create_dir_all(out).unwrap();
-    let mut archive = git_command(Some(repo), &["archive", "--format=tar", "HEAD"])
-        .stdout(Stdio::piped())
-        .spawn()
+/// Runs `command` under `/usr/bin/time -v` and returns what it measured.
+fn measure(program: &str, args: &[&str], env_dir: &Path) -> Usage {
+    let output = Command::new("/usr/bin/time")
+        .arg("-v")
+        .arg(program)
+        .args(args)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("HOME", env_dir)
+        .stdin(Stdio::null())
+        .output()
         .unwrap();
-    let status = Command::new("tar")
-        .arg("-x")
-        .arg("-C")
-        .arg(out)
-        .stdin(archive.stdout.take().unwrap())
-        .status()
-        .unwrap();
-    assert!(status.success());
-    assert!(archive.wait().unwrap().success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "{program} {args:?} failed: {stderr}"
+    );
+    let field = |name: &str| {
+        stderr
+            .lines()
+            .find_map(|l| l.trim().strip_prefix(name))
+            .unwrap_or_else(|| panic!("no `{name}` in: {stderr}"))
+            .trim()
+            .to_owned()
+    };
+    Usage {
+        wall: clock_seconds(&field("Elapsed (wall clock) time (h:mm:ss or m:ss):")),
+        user: field("User time (seconds):").parse().unwrap(),
+        system: field("System time (seconds):").parse().unwrap(),
+        rss_kib: field("Maximum resident set size (kbytes):")
+            .parse()
+            .unwrap(),
+    }
+}
+
+fn median_of(runs: &[Usage]) -> Usage {
+    let mid = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let mut rss: Vec<u64> = runs.iter().map(|u| u.rss_kib).collect();
+    rss.sort_unstable();
+    Usage {
+        wall: mid(runs.iter().map(|u| u.wall).collect()),
+        user: mid(runs.iter().map(|u| u.user).collect()),
+        system: mid(runs.iter().map(|u| u.system).collect()),
+        rss_kib: rss[rss.len() / 2],
+    }
+}
+
+/// `fetch URL CACHE OUT`: one fetch of `main` into CACHE and export into OUT, as
+/// `gitops source fetch --branch main --out OUT` does.
+fn fetch_once(url: &str, cache: &str, out: &str) {
+    let source = GitSource::new(url).with_ref(GitRef::branch("main"));
+    let fetched = source.fetch(&Cache::new(cache)).unwrap();
+    let artifact = source.export(&fetched, Path::new(out)).unwrap();
+    println!(
+        "{} {} {}",
+        artifact.revision, artifact.digest, artifact.files
+    );
 }
 
 fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.len() == 5 && args[1] == "fetch" {
+        fetch_once(&args[2], &args[3], &args[4]);
+        return;
+    }
+    let me = std::env::current_exe().unwrap();
+    let me = me.to_string_lossy().into_owned();
     let repos = GitRepos::new().unwrap();
     let bare = repos.create("big", &[]).unwrap();
     let start = Instant::now();
@@ -130,68 +192,55 @@ fn main() {
     );
     let http = GitHttp::start(&repos, None).unwrap();
     let url = http.url("big");
-    let source = GitSource::new(&url).with_ref(GitRef::branch("main"));
 
     let (mut gix_cold, mut gix_incr, mut git_cold, mut git_incr) = (vec![], vec![], vec![], vec![]);
-    let mut digest = String::new();
     for run in 0..RUNS {
         let tmp = tempfile::tempdir().unwrap();
-        let cache = Cache::new(tmp.path().join("cache"));
-        let store = ArtifactStore::new(tmp.path().join("store"));
-        gix_cold.push(time(|| {
-            digest = source.artifact(&cache, &store).unwrap().digest;
-        }));
-        let clone = tmp.path().join("clone");
-        git_cold.push(time(|| {
-            git(
-                None,
-                &[
-                    "clone",
-                    "--quiet",
-                    "--depth=1",
-                    "--branch=main",
-                    &url,
-                    &clone.to_string_lossy(),
-                ],
-            )
-            .unwrap();
-            git_archive_into(&clone, &tmp.path().join("archive-cold"));
-        }));
+        let p = |name: &str| tmp.path().join(name).to_string_lossy().into_owned();
+        let (cache, clone) = (p("cache"), p("clone"));
+        gix_cold.push(measure(
+            &me,
+            &["fetch", &url, &cache, &p("out-cold")],
+            tmp.path(),
+        ));
+        let script = "git clone --quiet --depth=1 --branch=main \"$1\" \"$2\" && mkdir \"$3\" \
+                      && git -C \"$2\" archive --format=tar HEAD | tar -x -C \"$3\"";
+        git_cold.push(measure(
+            "sh",
+            &["-c", script, "sh", &url, &clone, &p("archive-cold")],
+            tmp.path(),
+        ));
 
         commit_ten(&bare, run);
-        gix_incr.push(time(|| {
-            source.artifact(&cache, &store).unwrap();
-        }));
-        git_incr.push(time(|| {
-            git(
-                Some(&clone),
-                &["fetch", "--quiet", "--depth=1", "origin", "main"],
-            )
-            .unwrap();
-            git(
-                Some(&clone),
-                &["checkout", "--quiet", "--detach", "FETCH_HEAD"],
-            )
-            .unwrap();
-            git_archive_into(&clone, &tmp.path().join("archive-incr"));
-        }));
+        gix_incr.push(measure(
+            &me,
+            &["fetch", &url, &cache, &p("out-incr")],
+            tmp.path(),
+        ));
+        let script = "git -C \"$1\" fetch --quiet --depth=1 origin main && mkdir \"$2\" \
+                      && git -C \"$1\" archive --format=tar FETCH_HEAD | tar -x -C \"$2\"";
+        git_incr.push(measure(
+            "sh",
+            &["-c", script, "sh", &clone, &p("archive-incr")],
+            tmp.path(),
+        ));
     }
-    println!("artifact digest (first run): {digest}");
-    println!("median of {RUNS} runs:");
-    println!(
-        "  gitops (gix) cold fetch + export:          {:>8.1?}",
-        median(gix_cold)
-    );
-    println!(
-        "  git clone --depth 1 + git archive | tar:   {:>8.1?}",
-        median(git_cold)
-    );
-    println!(
-        "  gitops (gix) incremental fetch + export:   {:>8.1?}",
-        median(gix_incr)
-    );
-    println!(
-        "  git fetch --depth 1 + git archive | tar:   {:>8.1?}",
-        median(git_incr)
-    );
+    println!("median of {RUNS} runs (each step one process under /usr/bin/time -v):");
+    println!("| step | wall s | user s | sys s | peak RSS MiB |");
+    println!("|---|---:|---:|---:|---:|");
+    for (name, runs) in [
+        ("gitops (gix) cold: shallow fetch + export", &gix_cold),
+        ("git clone --depth 1 + git archive | tar -x", &git_cold),
+        ("gitops (gix) incremental: fetch + export", &gix_incr),
+        ("git fetch --depth 1 + git archive | tar -x", &git_incr),
+    ] {
+        let m = median_of(runs);
+        println!(
+            "| {name} | {:.2} | {:.2} | {:.2} | {:.1} |",
+            m.wall,
+            m.user,
+            m.system,
+            m.rss_kib as f64 / 1024.0
+        );
+    }
 }

@@ -144,9 +144,8 @@ pub(crate) fn local_repo(text: &str, args: &GitArgs) -> anyhow::Result<PathBuf> 
 /// Like [`local_repo`], then `sub` inside it, which must stay inside the repository and exist
 /// (for a local path it is joined unchecked: the renderer reports a missing one).
 pub(crate) fn local_dir(text: &str, sub: &str, args: &GitArgs) -> anyhow::Result<PathBuf> {
-    let root = local_repo(text, args)?;
     if !is_remote_url(text) {
-        return Ok(root.join(sub));
+        return Ok(PathBuf::from(text).join(sub));
     }
     let dir = Path::new(sub);
     if dir.is_absolute() || dir.components().any(|c| matches!(c, Component::ParentDir)) {
@@ -159,7 +158,7 @@ pub(crate) fn local_dir(text: &str, sub: &str, args: &GitArgs) -> anyhow::Result
             }
         );
     }
-    let inside = root.join(dir);
+    let inside = local_repo(text, args)?.join(dir);
     if !inside.exists() {
         bail!(
             "--path {sub}: no such file or directory in {}",

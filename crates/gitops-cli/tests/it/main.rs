@@ -4,6 +4,7 @@
 mod apply;
 mod build;
 mod common;
+mod git;
 mod helm_template;
 mod help;
 mod jsonnet;

@@ -207,6 +207,7 @@ impl FailureKind {
             "no such file or directory",
             "not a git repository",
             "repository not exported",
+            "no such repository",
             "access denied",
         ]) {
             FailureKind::RepositoryNotFound
@@ -311,6 +312,10 @@ mod tests {
         );
         assert_eq!(
             c("Received HTTP status 404"),
+            FailureKind::RepositoryNotFound
+        );
+        assert_eq!(
+            c("An IO error occurred when talking to the server: no such repository: /missing.git"),
             FailureKind::RepositoryNotFound
         );
         assert_eq!(c("operation timed out"), FailureKind::Timeout);
