@@ -230,9 +230,9 @@ fn main() {
     println!("|---|---:|---:|---:|---:|");
     for (name, runs) in [
         ("gitops (gix) cold: shallow fetch + export", &gix_cold),
-        ("git clone --depth 1 + git archive | tar -x", &git_cold),
+        ("git clone --depth 1 + git archive \\| tar -x", &git_cold),
         ("gitops (gix) incremental: fetch + export", &gix_incr),
-        ("git fetch --depth 1 + git archive | tar -x", &git_incr),
+        ("git fetch --depth 1 + git archive \\| tar -x", &git_incr),
     ] {
         let m = median_of(runs);
         println!(
