@@ -411,15 +411,15 @@ async fn get_suspend_and_resume_units_and_sources() {
     assert_eq!(units.code, 0, "{}", units.stderr);
     assert_eq!(
         units.stdout,
-        "NAME                    REVISION         SUSPENDED   READY   MESSAGE\n\
-         kustomization/apps      main@sha1:4f2a   False       True    Applied revision: main@sha1:4f2a\n\
-         kustomization/infra                      False       False   health check failed: Deployment/NS/web\n"
+        "NAME                  REVISION         SUSPENDED   READY   MESSAGE\n\
+         kustomization/apps    main@sha1:4f2a   False       True    Applied revision: main@sha1:4f2a\n\
+         kustomization/infra                    False       False   health check failed: Deployment/NS/web\n"
     );
     let sources = gitops_in(&name, &["get", "sources", "-n", &name]);
     assert_eq!(
         sources.stdout,
-        "NAME                    REVISION         SUSPENDED   READY   MESSAGE\n\
-         gitrepository/fleet     main@sha1:4f2a   False       True    stored artifact for revision 'main@sha1:4f2a'\n"
+        "NAME                  REVISION         SUSPENDED   READY   MESSAGE\n\
+         gitrepository/fleet   main@sha1:4f2a   False       True    stored artifact for revision 'main@sha1:4f2a'\n"
     );
     let all = gitops_in(&name, &["get", "units", "-A"]);
     assert_eq!(all.code, 0, "{}", all.stderr);
@@ -452,7 +452,7 @@ async fn get_suspend_and_resume_units_and_sources() {
     assert!(
         units
             .stdout
-            .contains("kustomization/apps      main@sha1:4f2a   True "),
+            .contains("kustomization/apps    main@sha1:4f2a   True "),
         "{}",
         units.stdout
     );
