@@ -105,6 +105,13 @@ pub(crate) enum Command {
     /// Without `--export` they are applied with server-side apply, CRDs first (waiting until
     /// they are Established).
     Install(InstallArgs),
+    /// Install the operator and make it manage a directory of a Git repository, itself included
+    ///
+    /// Writes `P/gitops-system/install.yaml` (the manifests of `gitops install --export`) and
+    /// `P/gitops-system/sync.yaml` (a GitRepository following the branch and a Kustomization
+    /// reconciling P) into the repository, commits and pushes them, then installs the operator
+    /// and applies sync.yaml. From then on, changes to P in Git reach the cluster.
+    Bootstrap(BootstrapArgs),
     /// List the operator's units or sources with their revision and readiness
     #[command(subcommand)]
     Get(GetCommand),
@@ -121,6 +128,45 @@ pub(crate) enum Command {
     /// Let the operator reconcile an object again, and request a reconciliation now
     #[command(subcommand)]
     Resume(SuspendCommand),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct BootstrapArgs {
+    /// The repository: a Git URL (committed and pushed there) or a local working copy
+    /// (committed there, and pushed to its `origin` when it has one)
+    #[arg(long, value_name = "DIR_OR_URL")]
+    pub(crate) repo: String,
+    /// The directory of the repository the operator reconciles
+    #[arg(long, value_name = "P")]
+    pub(crate) path: String,
+    /// The branch to commit to and to follow
+    #[arg(long, value_name = "B", default_value = "main")]
+    pub(crate) branch: String,
+    /// The URL the operator fetches [default: --repo when it is a URL, else the working copy's
+    /// `origin`]
+    #[arg(long, value_name = "URL")]
+    pub(crate) url: Option<String>,
+    /// Namespace of the operator
+    #[arg(long, value_name = "NS", default_value = "gitops-system")]
+    pub(crate) namespace: String,
+    /// The operator's image [default: ghcr.io/gitops-rs/gitops-operator:<this version>]
+    #[arg(long, value_name = "IMAGE")]
+    pub(crate) image: Option<String>,
+    /// A Kubernetes Secret (YAML or JSON) with the credentials to push: username, password,
+    /// bearerToken, ca.crt, identity, known_hosts
+    #[arg(long, value_name = "FILE")]
+    pub(crate) secret_file: Option<PathBuf>,
+    /// Author of the commit
+    #[arg(long, value_name = "NAME", default_value = "gitops")]
+    pub(crate) author_name: String,
+    /// E-mail of the commit's author
+    #[arg(long, value_name = "EMAIL", default_value = "gitops@localhost")]
+    pub(crate) author_email: String,
+    /// How long to wait for the CRDs to be Established
+    #[arg(long, value_name = "D", default_value = "2m", value_parser = parse_duration)]
+    pub(crate) timeout: std::time::Duration,
+    #[command(flatten)]
+    pub(crate) kube: KubeArgs,
 }
 
 /// `gitops get …`

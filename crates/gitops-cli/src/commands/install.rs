@@ -28,40 +28,63 @@ pub(crate) fn run(args: &InstallArgs, printer: &Arc<Printer>) -> anyhow::Result<
         printer.data(&yaml::to_string_multi(&manifests))?;
         return Ok(ExitStatus::Success);
     }
+    let runtime = source::runtime()?;
+    let succeeded = runtime.block_on(async {
+        let discovery = connect(&args.kube).await?;
+        anyhow::Ok(
+            apply_values(
+                &discovery,
+                manifests,
+                &args.namespace,
+                args.timeout,
+                printer,
+                "install",
+            )
+            .await?,
+        )
+    })?;
+    Ok(if succeeded {
+        ExitStatus::Success
+    } else {
+        ExitStatus::Failure
+    })
+}
+
+/// Applies generated manifests (staged: CRDs first, Established before the rest), printing one
+/// line per object and a summary; returns whether every object was applied.
+pub(crate) async fn apply_values(
+    discovery: &Discovery,
+    manifests: Vec<serde_json::Value>,
+    namespace: &str,
+    timeout: std::time::Duration,
+    printer: &Arc<Printer>,
+    what: &str,
+) -> anyhow::Result<bool> {
     let objects = manifests
         .into_iter()
         .map(Object::from_value)
         .collect::<Result<Vec<_>, _>>()
-        .context("the generated install manifests are not Kubernetes objects")?;
+        .context("the generated manifests are not Kubernetes objects")?;
     let on_change: OnChange = {
         let printer = Arc::clone(printer);
         Arc::new(move |change| printer.line(&change.to_string()))
     };
     let apply = ApplyOptions {
         field_manager: FIELD_MANAGER.to_owned(),
-        default_namespace: args.namespace.clone(),
-        timeout: args.timeout,
+        default_namespace: namespace.to_owned(),
+        timeout,
         on_change: Some(on_change),
         ..ApplyOptions::default()
     };
-    let runtime = source::runtime()?;
-    let report = runtime.block_on(async {
-        let discovery = connect(&args.kube).await?;
-        anyhow::Ok(cluster::apply(&discovery, objects, &apply).await)
-    })?;
+    let report = cluster::apply(discovery, objects, &apply).await;
     for e in &report.errors {
         printer.error(&anyhow::anyhow!("{e}"));
     }
     printer.note(&format!(
-        "install in `{}`: {}",
-        args.namespace,
+        "{what} in `{namespace}`: {}",
         report.changes.summary()
     ));
-    Ok(if report.succeeded() {
-        ExitStatus::Success
-    } else {
-        ExitStatus::Failure
-    })
+    Ok(report.succeeded())
 }
 
 /// A Kubernetes client and discovery cache for `--kubeconfig`/`--context`.

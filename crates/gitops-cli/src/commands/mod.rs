@@ -1,6 +1,7 @@
 //! One module per command; each turns parsed arguments into calls of the library crates.
 
 mod apply;
+mod bootstrap;
 mod build;
 mod convert;
 mod diff;
@@ -55,6 +56,7 @@ pub(crate) fn run(mut cli: Cli, printer: &Arc<Printer>) -> anyhow::Result<ExitSt
         Command::Drift(args) => Ok(diff::run(&args, diff::Mode::Drift, printer)),
         Command::Source(SourceCommand::Fetch(args)) => fetch::run(&args, printer),
         Command::Install(args) => install::run(&args, printer),
+        Command::Bootstrap(args) => bootstrap::run(&args, printer),
         Command::Get(command) => objects::get(&command, printer),
         Command::Reconcile(command) => objects::reconcile(&command, printer),
         Command::Suspend(command) => objects::suspend(&command, printer, true),
