@@ -711,3 +711,72 @@ async fn bootstrap_pushes_the_manifests_and_installs_the_operator() {
         again.stderr
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn get_watch_prints_the_table_again_when_a_unit_changes() {
+    use kube::api::{ApiResource, DynamicObject, Patch, PatchParams};
+    use std::io::BufRead as _;
+    let ns = TestNamespace::create("cli-watch").await.unwrap();
+    let name = ns.name().to_owned();
+    install_crds(&ns.client()).await;
+    create_with_status(
+        &ns,
+        kustomization("apps", "fleet"),
+        serde_json::json!({"conditions": [ready_condition("Unknown", "reconciliation in progress")]}),
+    )
+    .await;
+    let kubeconfig = Cluster::shared().unwrap().kubeconfig().to_owned();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gitops"))
+        .args(["get", "units", "--watch", "-n", &name, "--kubeconfig"])
+        .arg(&kubeconfig)
+        .env_remove("RUST_LOG")
+        .env_remove("KUBECONFIG")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let next_line = |rx: &std::sync::mpsc::Receiver<String>| {
+        rx.recv_timeout(std::time::Duration::from_secs(30)).unwrap()
+    };
+    assert!(next_line(&rx).starts_with("NAME "));
+    let first = next_line(&rx);
+    assert!(
+        first.ends_with("Unknown   reconciliation in progress"),
+        "{first}"
+    );
+
+    // The unit turns Ready: the table is printed again after a blank line.
+    let api: kube::Api<DynamicObject> = kube::Api::namespaced_with(
+        ns.client(),
+        &name,
+        &ApiResource::erase::<gitops_core::api::Kustomization>(&()),
+    );
+    api.patch_status(
+        "apps",
+        &PatchParams::default(),
+        &Patch::Merge(serde_json::json!({"status": {
+            "conditions": [ready_condition("True", "Applied revision: main@sha1:77aa")],
+            "lastAppliedRevision": "main@sha1:77aa",
+        }})),
+    )
+    .await
+    .unwrap();
+    assert_eq!(next_line(&rx), "");
+    assert!(next_line(&rx).starts_with("NAME "));
+    let second = next_line(&rx);
+    child.kill().unwrap();
+    let _ = child.wait();
+    assert_eq!(
+        second,
+        "kustomization/apps   main@sha1:77aa   False       True    Applied revision: main@sha1:77aa"
+    );
+}
