@@ -780,3 +780,67 @@ async fn get_watch_prints_the_table_again_when_a_unit_changes() {
         "kustomization/apps   main@sha1:77aa   False       True    Applied revision: main@sha1:77aa"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bootstrap_of_a_working_copy_commits_there_and_pushes_to_origin() {
+    use gitops_testenv::git::{GitDaemon, GitRepos, git};
+    use kube::api::{ApiResource, DynamicObject};
+    let ns = TestNamespace::create("cli-bootstrap-local").await.unwrap();
+    let name = ns.name().to_owned();
+    let repos = GitRepos::new().unwrap();
+    repos.create("fleet", &[("README.md", "fleet\n")]).unwrap();
+    let daemon = GitDaemon::start(&repos).unwrap();
+    let url = daemon.url("fleet");
+    let work = tempfile::tempdir().unwrap();
+    let copy = work.path().join("copy");
+    git(None, &["clone", "--quiet", &url, copy.to_str().unwrap()]).unwrap();
+    let run = gitops_plain(&[
+        "bootstrap",
+        "--repo",
+        copy.to_str().unwrap(),
+        "--path",
+        ".",
+        "--namespace",
+        &name,
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("pushed to origin main"),
+        "{}",
+        run.stderr
+    );
+    // Committed in the working copy by the given author, and the same commit is on the remote.
+    let log = git(Some(&copy), &["log", "-1", "--format=%an <%ae> %s"]).unwrap();
+    assert_eq!(
+        log.trim(),
+        "gitops <gitops@localhost> Add gitops-system manifests for ."
+    );
+    let local = git(Some(&copy), &["rev-parse", "HEAD"]).unwrap();
+    let remote = git(Some(&copy), &["ls-remote", &url, "refs/heads/main"]).unwrap();
+    assert!(remote.starts_with(local.trim()), "{remote} vs {local}");
+    assert!(copy.join("gitops-system/sync.yaml").exists());
+    // The operator follows origin's URL.
+    let repositories: kube::Api<DynamicObject> = kube::Api::namespaced_with(
+        ns.client(),
+        &name,
+        &ApiResource::erase::<gitops_core::api::GitRepository>(&()),
+    );
+    let repository = repositories.get("gitops-system").await.unwrap();
+    assert_eq!(repository.data["spec"]["url"], url.as_str());
+
+    // Without an origin and without --url there is nothing to point the operator at.
+    let lone = work.path().join("lone");
+    git(None, &["init", "--quiet", lone.to_str().unwrap()]).unwrap();
+    let refused = gitops_plain(&["bootstrap", "--repo", lone.to_str().unwrap(), "--path", "."]);
+    assert_eq!(refused.code, 1);
+    assert!(
+        refused.stderr.contains("has no `origin`"),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        refused.stderr.contains("hint: pass --url"),
+        "{}",
+        refused.stderr
+    );
+}
