@@ -199,11 +199,13 @@ fn deployment(options: &InstallOptions, labels: &Value) -> Value {
                         "name": "operator",
                         "image": options.image,
                         "imagePullPolicy": "IfNotPresent",
+                        // Leader election is on by default; the Lease lives in the
+                        // operator's namespace (`$(POD_NAMESPACE)` is expanded by the kubelet).
                         "args": [
                             format!("--http-addr=0.0.0.0:{HTTP_PORT}"),
                             format!("--storage-path={STORAGE_PATH}"),
-                            "--leader-elect",
                             "--log-format=json",
+                            "--lease-namespace=$(POD_NAMESPACE)",
                         ],
                         "env": [
                             {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
