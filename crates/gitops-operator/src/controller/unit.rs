@@ -864,3 +864,71 @@ async fn write_status(
     .await;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kube::runtime::{reflector, watcher};
+
+    fn unit(name: &str, depends_on: &[&str], source: &str) -> Kustomization {
+        serde_json::from_value(json!({
+            "apiVersion": "gitops.rs/v1alpha1", "kind": "Kustomization",
+            "metadata": {"name": name, "namespace": "ns"},
+            "spec": {
+                "sourceRef": {"kind": "GitRepository", "name": source},
+                "dependsOn": depends_on.iter().map(|d| json!({"name": d})).collect::<Vec<_>>(),
+            },
+        }))
+        .unwrap()
+    }
+
+    fn store(units: Vec<Kustomization>) -> Store<Kustomization> {
+        let (reader, mut writer) = reflector::store();
+        writer.apply_watcher_event(&watcher::Event::Init);
+        for u in units {
+            writer.apply_watcher_event(&watcher::Event::InitApply(u));
+        }
+        writer.apply_watcher_event(&watcher::Event::InitDone);
+        reader
+    }
+
+    fn names(refs: Vec<ObjectRef<Kustomization>>) -> Vec<String> {
+        let mut names: Vec<String> = refs.into_iter().map(|r| r.name).collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn a_changed_unit_wakes_its_dependents_only() {
+        let store = store(vec![
+            unit("a", &[], "repo"),
+            unit("b", &["a"], "repo"),
+            unit("c", &["b"], "repo"),
+            unit("d", &["a", "b"], "repo"),
+        ]);
+        let map = dependents_mapper(store);
+        assert_eq!(names(map(unit("a", &[], "repo"))), ["b", "d"]);
+        assert_eq!(names(map(unit("b", &["a"], "repo"))), ["c", "d"]);
+        assert!(map(unit("c", &["b"], "repo")).is_empty());
+    }
+
+    #[test]
+    fn a_changed_source_wakes_the_units_using_it() {
+        let store = store(vec![
+            unit("a", &[], "one"),
+            unit("b", &[], "two"),
+            unit("c", &[], "one"),
+        ]);
+        let map = source_mapper(store);
+        let repo: GitRepository = serde_json::from_value(json!({
+            "apiVersion": "gitops.rs/v1alpha1", "kind": "GitRepository",
+            "metadata": {"name": "one", "namespace": "ns"},
+            "spec": {"url": "https://example.invalid/repo.git"},
+        }))
+        .unwrap();
+        assert_eq!(names(map(repo.clone())), ["a", "c"]);
+        let mut elsewhere = repo;
+        elsewhere.metadata.namespace = Some("other".into());
+        assert!(map(elsewhere).is_empty());
+    }
+}
