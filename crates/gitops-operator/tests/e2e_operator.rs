@@ -732,3 +732,83 @@ async fn the_platform_fixture_reconciles_completely() {
         world.ready_at(name, &head).await;
     }
 }
+
+#[tokio::test]
+async fn post_build_substitutes_variables_from_configmaps_and_secrets() {
+    let template = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  key: ${greeting}-${secret_word}-${inline}\n";
+    let mut world = World::new("op-substitute", &[("app/cm.yaml", template)]).await;
+    let vars: ConfigMap = serde_json::from_value(json!({
+        "metadata": {"name": "vars"}, "data": {"greeting": "hello"}}))
+    .unwrap();
+    world
+        .configmaps()
+        .create(&PostParams::default(), &vars)
+        .await
+        .unwrap();
+    let secret: k8s_openapi::api::core::v1::Secret = serde_json::from_value(json!({
+        "metadata": {"name": "secret-vars"}, "stringData": {"secret_word": "swordfish"}}))
+    .unwrap();
+    world
+        .ns
+        .api::<k8s_openapi::api::core::v1::Secret>()
+        .create(&PostParams::default(), &secret)
+        .await
+        .unwrap();
+    world.start_operator();
+    world.create_source("1m").await;
+    world
+        .create_unit(
+            "app",
+            json!({"path": "./app", "postBuild": {
+            "substitute": {"inline": "there"},
+            "substituteFrom": [
+                {"kind": "ConfigMap", "name": "vars"},
+                {"kind": "Secret", "name": "secret-vars"},
+                {"kind": "ConfigMap", "name": "absent", "optional": true},
+            ]}}),
+        )
+        .await;
+    world.ready_at("app", &world.head()).await;
+    assert_eq!(
+        world.configmap_data("a").await.as_deref(),
+        Some("hello-swordfish-there")
+    );
+}
+
+#[tokio::test]
+async fn a_unit_applies_as_its_service_account() {
+    let mut world = World::new(
+        "op-impersonate",
+        &[("app/cm.yaml", &configmap_yaml("a", "x"))],
+    )
+    .await;
+    let account: k8s_openapi::api::core::v1::ServiceAccount =
+        serde_json::from_value(json!({"metadata": {"name": "restricted"}})).unwrap();
+    world
+        .ns
+        .api::<k8s_openapi::api::core::v1::ServiceAccount>()
+        .create(&PostParams::default(), &account)
+        .await
+        .unwrap();
+    world.start_operator();
+    world.create_source("1m").await;
+    world
+        .create_unit(
+            "app",
+            json!({"path": "./app", "serviceAccountName": "restricted", "retryInterval": "1m"}),
+        )
+        .await;
+    let units = world.units();
+    let unit = eventually("Ready=False", LONG, || async {
+        let unit = units.get("app").await?;
+        Ok(condition(&unit, "Ready")
+            .is_some_and(|c| c.status.as_str() == "False" && c.reason == "ReconciliationFailed")
+            .then_some(unit))
+    })
+    .await
+    .unwrap();
+    let message = &condition(&unit, "Ready").unwrap().message;
+    let user = format!("system:serviceaccount:{}:restricted", world.name());
+    assert!(message.contains(&user), "{message}");
+    assert_eq!(world.configmap_data("a").await, None);
+}
