@@ -459,16 +459,16 @@ async fn a_failing_health_check_sets_ready_false_naming_the_object() {
         )
         .await;
     let units = world.units();
-    let unit = eventually("Ready=False", LONG, || async {
+    // (It may first wait for the source's artifact: ArtifactFailed, then retry.)
+    let unit = eventually("Ready=False with HealthCheckFailed", LONG, || async {
         let unit = units.get("app").await?;
         Ok(condition(&unit, "Ready")
-            .is_some_and(|c| c.status.as_str() == "False")
+            .is_some_and(|c| c.status.as_str() == "False" && c.reason == "HealthCheckFailed")
             .then_some(unit))
     })
     .await
     .unwrap();
     let ready = condition(&unit, "Ready").unwrap();
-    assert_eq!(ready.reason, "HealthCheckFailed");
     let object = format!("apps/Deployment/{}/missing", world.name());
     assert!(ready.message.contains(&object), "{}", ready.message);
     // The objects were applied all the same; only readiness failed.
