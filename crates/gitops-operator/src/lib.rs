@@ -1,0 +1,208 @@
+//! The gitops operator: the pull-model agent that turns Git changes into cluster changes.
+//!
+//! Two controllers (kube-runtime) run while this replica holds the leader Lease:
+//! - [`GitRepository`](gitops_core::api::GitRepository): fetches on its interval and on demand
+//!   (`reconcile.gitops.rs/requestedAt`), stores the artifact under the storage path and reports
+//!   `status.artifact`;
+//! - [`Kustomization`](gitops_core::api::Kustomization): renders its path of the source's
+//!   artifact, applies it in stages, prunes what left, health-checks, heals or reports drift,
+//!   and starts as soon as its `dependsOn` are Ready (a watch, not a periodic requeue).
+//!
+//! The decisions are pure modules with their own tests: [`deps`] (dependency readiness and
+//! cycles), [`plan`] (what a wake-up should do, backoff), [`conditions`] (status conditions and
+//! which transitions become Events), [`duration`] (Go durations). The binary is [`run`] behind
+//! [`Args`].
+//!
+//! ```no_run
+//! use clap::Parser as _;
+//! # async fn demo() -> anyhow::Result<()> {
+//! let args = gitops_operator::Args::parse_from(["gitops-operator", "--storage-path", "/tmp/gitops"]);
+//! gitops_operator::run(args, std::sync::Arc::new(gitops_operator::observe::NoopObserver)).await
+//! # }
+//! ```
+
+pub mod conditions;
+mod controller;
+pub mod deps;
+pub mod duration;
+mod leader;
+pub mod observe;
+pub mod plan;
+pub mod serve;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::{ArgAction, Parser, ValueEnum};
+
+pub use controller::Settings;
+use observe::Observer;
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines
+    Text,
+    /// One JSON object per line
+    Json,
+}
+
+/// The operator's flags.
+#[derive(Debug, Clone, Parser)]
+#[command(
+    name = "gitops-operator",
+    version,
+    about = "Reconciles GitRepositories and Kustomizations of gitops.rs/v1alpha1"
+)]
+pub struct Args {
+    /// Kubeconfig file; without it, KUBECONFIG, ~/.kube/config or the in-cluster service account
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Reconciliations in flight at once, per controller
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub concurrent: u16,
+    /// Directory for artifacts and the Git cache
+    #[arg(long, value_name = "DIR", default_value = "/var/lib/gitops")]
+    pub storage_path: PathBuf,
+    /// Log format
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// Watch only this namespace (default: all namespaces)
+    #[arg(long, value_name = "NAMESPACE")]
+    pub watch_namespace: Option<String>,
+    /// Reconcile only objects matching this label selector (to shard objects over operators)
+    #[arg(long, value_name = "SELECTOR")]
+    pub watch_label_selector: Option<String>,
+    /// Address of the probe server (/healthz, /readyz)
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9440")]
+    pub http_addr: SocketAddr,
+    /// Run controllers only while holding the leader Lease
+    #[arg(long, value_name = "BOOL", default_value_t = true, action = ArgAction::Set)]
+    pub enable_leader_election: bool,
+    /// Name of the leader Lease
+    #[arg(long, value_name = "NAME", default_value = "gitops-operator")]
+    pub lease_name: String,
+    /// Namespace of the leader Lease
+    #[arg(long, value_name = "NAMESPACE", default_value = "gitops-system")]
+    pub lease_namespace: String,
+    /// How long a Lease stays valid without renewal (a standby takes over after it)
+    #[arg(long, value_name = "DURATION", default_value = "15s", value_parser = parse_duration)]
+    pub lease_duration: Duration,
+    /// Interval of objects that set none
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
+    pub default_interval: Duration,
+}
+
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    duration::parse(text).map_err(|e| e.to_string())
+}
+
+/// Installs the tracing subscriber for `format` (level from `RUST_LOG`, `info` by default).
+pub fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+    };
+}
+
+/// Runs the operator until SIGTERM or SIGINT: connects, serves the probes, and runs the
+/// controllers (while leading, with leader election), reporting to `observer`.
+///
+/// # Errors
+/// When the cluster cannot be reached, the probe address cannot be bound, or leader election
+/// cannot start.
+pub async fn run(args: Args, observer: Arc<dyn Observer>) -> anyhow::Result<()> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let config = load_config(args.kubeconfig.as_deref()).await?;
+    let client =
+        kube::Client::try_from(config.clone()).context("cannot create a Kubernetes client")?;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down");
+        let _ = stop_tx.send(true);
+    });
+    let probes = serve::Probes::default();
+    let listener_probes = probes.clone();
+    let probe_stop = stopped(stop_rx.clone());
+    let server = tokio::spawn(serve::serve(args.http_addr, listener_probes, probe_stop));
+    let settings = Settings {
+        storage: args.storage_path.clone(),
+        default_interval: args.default_interval,
+        concurrency: args.concurrent,
+        namespace: args.watch_namespace.clone(),
+        label_selector: args.watch_label_selector.clone(),
+        identity: leader::identity(),
+    };
+    std::fs::create_dir_all(&settings.storage).with_context(|| {
+        format!(
+            "cannot create the storage directory {}",
+            settings.storage.display()
+        )
+    })?;
+    let shared = controller::Shared::new(client.clone(), config, settings.clone(), observer);
+    let result = if args.enable_leader_election {
+        let lease = leader::LeaseSettings {
+            name: args.lease_name.clone(),
+            namespace: args.lease_namespace.clone(),
+            duration: args.lease_duration,
+        };
+        leader::run_as_leader(client, lease, &settings.identity, probes, stop_rx, shared).await
+    } else {
+        probes.set_ready(true);
+        controller::run(shared, stopped(stop_rx)).await;
+        Ok(())
+    };
+    server.abort();
+    result
+}
+
+async fn load_config(path: Option<&std::path::Path>) -> anyhow::Result<kube::Config> {
+    match path {
+        Some(path) => {
+            let kubeconfig = kube::config::Kubeconfig::read_from(path)
+                .with_context(|| format!("cannot read kubeconfig {}", path.display()))?;
+            kube::Config::from_custom_kubeconfig(
+                kubeconfig,
+                &kube::config::KubeConfigOptions::default(),
+            )
+            .await
+            .with_context(|| format!("cannot load kubeconfig {}", path.display()))
+        }
+        None => kube::Config::infer().await.context(
+            "cannot infer a Kubernetes configuration (pass --kubeconfig or set KUBECONFIG)",
+        ),
+    }
+}
+
+/// Completes when `stop` turns true (or its sender is gone).
+pub(crate) async fn stopped(mut stop: tokio::sync::watch::Receiver<bool>) {
+    let _ = stop.wait_for(|s| *s).await;
+}
+
+async fn shutdown_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = terminate => {}
+    }
+}
