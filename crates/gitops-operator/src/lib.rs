@@ -1,28 +1,232 @@
-//! The gitops operator as a library: the controllers and the HTTP surface that the
-//! `gitops-operator` binary wires together.
+//! The gitops operator: the pull-model agent that turns Git changes into cluster changes.
 //!
-//! - [`http`]: the HTTP server (`/metrics`, `/healthz`, `/readyz`, `/hook/...`) and the
-//!   Prometheus [`http::Metrics`].
-//! - [`receiver`]: the `Receiver` controller and webhook handler: verified webhooks request an
-//!   immediate reconciliation of the sources they name.
-
-//! Wiring the HTTP surface in `main` (the controllers set `ready` once they run):
+//! Two controllers (kube-runtime) run while this replica holds the leader Lease:
+//! - [`GitRepository`](gitops_core::api::GitRepository): fetches on its interval and on demand
+//!   (`reconcile.gitops.rs/requestedAt`), stores the artifact under the storage path and reports
+//!   `status.artifact`;
+//! - [`Kustomization`](gitops_core::api::Kustomization): renders its path of the source's
+//!   artifact, applies it in stages, prunes what left, health-checks, heals or reports drift,
+//!   and starts as soon as its `dependsOn` are Ready (a watch, not a periodic requeue).
+//!
+//! Next to them, on every replica: the [`receiver`] controller, whose verified webhooks request an
+//! immediate reconciliation of the sources they name, and the [`http`] server (`/metrics`,
+//! `/healthz`, `/readyz`, `/hook/...`) with the Prometheus [`http::Metrics`] the controllers
+//! report to.
+//!
+//! The decisions are pure modules with their own tests: [`deps`] (dependency readiness and
+//! cycles), [`plan`] (what a wake-up should do, backoff), [`conditions`] (status conditions and
+//! which transitions become Events), [`duration`] (Go durations). The binary is [`run`] behind
+//! [`Args`].
 //!
 //! ```no_run
-//! # async fn wire(client: kube::Client) -> Result<(), gitops_operator::http::Error> {
-//! use std::sync::{Arc, atomic::AtomicBool};
-//! use gitops_operator::{http, receiver};
-//!
-//! let metrics = Arc::new(http::Metrics::new());
-//! let ready = Arc::new(AtomicBool::new(false));
-//! let registry = receiver::Registry::default();
-//! let hooks = receiver::routes(client.clone(), registry.clone(), "gitops-operator".into());
-//! let router = http::router(Arc::clone(&metrics), Arc::clone(&ready), hooks);
-//! let shutdown = async { let _ = tokio::signal::ctrl_c().await; };
-//! tokio::spawn(receiver::run(client, registry, std::future::pending()));
-//! http::serve("0.0.0.0:9090".parse().unwrap(), router, shutdown).await
+//! use clap::Parser as _;
+//! # async fn demo() -> anyhow::Result<()> {
+//! let args = gitops_operator::Args::parse_from(["gitops-operator", "--storage-path", "/tmp/gitops"]);
+//! gitops_operator::run(args, std::sync::Arc::new(gitops_operator::observe::NoopObserver)).await
 //! # }
 //! ```
 
+pub mod conditions;
+mod controller;
+pub mod deps;
+pub mod duration;
 pub mod http;
+mod leader;
+pub mod observe;
+pub mod plan;
 pub mod receiver;
+pub mod serve;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::{ArgAction, Parser, ValueEnum};
+
+pub use controller::Settings;
+use observe::Observer;
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines
+    Text,
+    /// One JSON object per line
+    Json,
+}
+
+/// The operator's flags.
+#[derive(Debug, Clone, Parser)]
+#[command(
+    name = "gitops-operator",
+    version,
+    about = "Reconciles GitRepositories and Kustomizations of gitops.rs/v1alpha1"
+)]
+pub struct Args {
+    /// Kubeconfig file; without it, KUBECONFIG, ~/.kube/config or the in-cluster service account
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Reconciliations in flight at once, per controller
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub concurrent: u16,
+    /// Directory for artifacts and the Git cache
+    #[arg(long, value_name = "DIR", default_value = "/var/lib/gitops")]
+    pub storage_path: PathBuf,
+    /// Log format
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// Watch only this namespace (default: all namespaces)
+    #[arg(long, value_name = "NAMESPACE")]
+    pub watch_namespace: Option<String>,
+    /// Reconcile only objects matching this label selector (to shard objects over operators)
+    #[arg(long, value_name = "SELECTOR")]
+    pub watch_label_selector: Option<String>,
+    /// Address of the HTTP server (/metrics, /healthz, /readyz, /hook/...)
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9440")]
+    pub http_addr: SocketAddr,
+    /// Run controllers only while holding the leader Lease
+    #[arg(long, value_name = "BOOL", default_value_t = true, action = ArgAction::Set)]
+    pub enable_leader_election: bool,
+    /// Name of the leader Lease
+    #[arg(long, value_name = "NAME", default_value = "gitops-operator")]
+    pub lease_name: String,
+    /// Namespace of the leader Lease
+    #[arg(long, value_name = "NAMESPACE", default_value = "gitops-system")]
+    pub lease_namespace: String,
+    /// How long a Lease stays valid without renewal (a standby takes over after it)
+    #[arg(long, value_name = "DURATION", default_value = "15s", value_parser = parse_duration)]
+    pub lease_duration: Duration,
+    /// Interval of objects that set none
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
+    pub default_interval: Duration,
+}
+
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    duration::parse(text).map_err(|e| e.to_string())
+}
+
+/// Installs the tracing subscriber for `format` (level from `RUST_LOG`, `info` by default).
+pub fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+    };
+}
+
+/// Runs the operator until SIGTERM or SIGINT: connects, serves HTTP (metrics, probes, webhooks),
+/// runs the Receiver controller, and runs the source and unit controllers (while leading, with
+/// leader election), reporting to the Prometheus metrics and to `observer`.
+///
+/// # Errors
+/// When the cluster cannot be reached, the probe address cannot be bound, or leader election
+/// cannot start.
+pub async fn run(args: Args, observer: Arc<dyn Observer>) -> anyhow::Result<()> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let config = load_config(args.kubeconfig.as_deref()).await?;
+    let client =
+        kube::Client::try_from(config.clone()).context("cannot create a Kubernetes client")?;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down");
+        let _ = stop_tx.send(true);
+    });
+    let probes = serve::Probes::default();
+    let metrics = Arc::new(http::Metrics::new());
+    let observer: Arc<dyn Observer> = Arc::new(observe::Both(
+        Arc::clone(&metrics) as Arc<dyn Observer>,
+        observer,
+    ));
+    let registry = receiver::Registry::default();
+    let hooks = receiver::routes(client.clone(), registry.clone(), "gitops-operator".into());
+    let router = http::router(metrics, probes.flag(), hooks);
+    let listener = tokio::net::TcpListener::bind(args.http_addr)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.http_addr))?;
+    let server = tokio::spawn(http::serve_on(listener, router, stopped(stop_rx.clone())));
+    // Receivers run on every replica: a webhook only annotates sources, which is idempotent.
+    let receivers = tokio::spawn(receiver::run(
+        client.clone(),
+        registry,
+        stopped(stop_rx.clone()),
+    ));
+    let settings = Settings {
+        storage: args.storage_path.clone(),
+        default_interval: args.default_interval,
+        concurrency: args.concurrent,
+        namespace: args.watch_namespace.clone(),
+        label_selector: args.watch_label_selector.clone(),
+        identity: leader::identity(),
+    };
+    std::fs::create_dir_all(&settings.storage).with_context(|| {
+        format!(
+            "cannot create the storage directory {}",
+            settings.storage.display()
+        )
+    })?;
+    let shared = controller::Shared::new(client.clone(), config, settings.clone(), observer);
+    let result = if args.enable_leader_election {
+        let lease = leader::LeaseSettings {
+            name: args.lease_name.clone(),
+            namespace: args.lease_namespace.clone(),
+            duration: args.lease_duration,
+        };
+        leader::run_as_leader(client, lease, &settings.identity, probes, stop_rx, shared).await
+    } else {
+        probes.set_ready(true);
+        controller::run(shared, stopped(stop_rx)).await;
+        Ok(())
+    };
+    server.abort();
+    receivers.abort();
+    result
+}
+
+async fn load_config(path: Option<&std::path::Path>) -> anyhow::Result<kube::Config> {
+    match path {
+        Some(path) => {
+            let kubeconfig = kube::config::Kubeconfig::read_from(path)
+                .with_context(|| format!("cannot read kubeconfig {}", path.display()))?;
+            kube::Config::from_custom_kubeconfig(
+                kubeconfig,
+                &kube::config::KubeConfigOptions::default(),
+            )
+            .await
+            .with_context(|| format!("cannot load kubeconfig {}", path.display()))
+        }
+        None => kube::Config::infer().await.context(
+            "cannot infer a Kubernetes configuration (pass --kubeconfig or set KUBECONFIG)",
+        ),
+    }
+}
+
+/// Completes when `stop` turns true (or its sender is gone).
+pub(crate) async fn stopped(mut stop: tokio::sync::watch::Receiver<bool>) {
+    let _ = stop.wait_for(|s| *s).await;
+}
+
+async fn shutdown_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = terminate => {}
+    }
+}

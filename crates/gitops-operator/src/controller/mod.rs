@@ -1,0 +1,257 @@
+//! The controllers and what they share: the client, settings, the metrics observer, the event
+//! recorder, and per-object memory of the last run and failures (for intervals and backoff).
+
+mod events;
+mod source;
+mod sync;
+mod unit;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use futures::StreamExt as _;
+use gitops_core::api::{GitRepository, Kustomization};
+use kube::Api;
+use kube::runtime::events::{Recorder, Reporter};
+use kube::runtime::reflector::Store;
+use kube::runtime::{Controller, watcher};
+
+use crate::deps::UnitKey;
+use crate::observe::Observer;
+
+/// The server-side apply field manager of everything the operator writes.
+pub(crate) const FIELD_MANAGER: &str = "gitops-operator";
+
+/// Resolved operator settings.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Directory for artifacts (`artifacts/`) and the Git cache (`git/`).
+    pub storage: PathBuf,
+    /// Interval of objects that set none.
+    pub default_interval: Duration,
+    /// Reconciliations in flight at once, per controller.
+    pub concurrency: u16,
+    /// The only namespace watched, if any.
+    pub namespace: Option<String>,
+    /// Label selector of the objects this operator reconciles, if any.
+    pub label_selector: Option<String>,
+    /// This replica's identity (Events, the Lease).
+    pub identity: String,
+}
+
+/// What outlives one leadership term: client, configuration and settings.
+#[derive(Clone)]
+pub(crate) struct Shared {
+    client: kube::Client,
+    config: kube::Config,
+    settings: Settings,
+    observer: Arc<dyn Observer>,
+}
+
+impl Shared {
+    pub(crate) fn new(
+        client: kube::Client,
+        config: kube::Config,
+        settings: Settings,
+        observer: Arc<dyn Observer>,
+    ) -> Self {
+        Self {
+            client,
+            config,
+            settings,
+            observer,
+        }
+    }
+}
+
+/// What a controller remembers about one object between wake-ups (not persisted: after a
+/// restart or a leader change every object is looked at once).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Memory {
+    /// When this operator last fetched or applied/checked it.
+    pub(crate) last_run: Option<Instant>,
+    /// When the last failure happened.
+    pub(crate) last_failure: Option<Instant>,
+    /// Consecutive failures.
+    pub(crate) failures: u32,
+}
+
+/// The context of both controllers.
+pub(crate) struct Context {
+    pub(crate) client: kube::Client,
+    pub(crate) config: kube::Config,
+    pub(crate) settings: Settings,
+    pub(crate) observer: Arc<dyn Observer>,
+    pub(crate) recorder: Recorder,
+    /// The Kustomizations seen by the unit controller (for cycles and dependents).
+    pub(crate) units: Store<Kustomization>,
+    memory: Mutex<HashMap<(&'static str, UnitKey), Memory>>,
+}
+
+impl Context {
+    pub(crate) fn memory(&self, kind: &'static str, key: &UnitKey) -> Memory {
+        self.memory
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&(kind, key.clone()))
+            .copied()
+            .unwrap_or_default()
+    }
+
+    /// Records a run; `success` resets the failure count, a failure increments it.
+    pub(crate) fn remember(&self, kind: &'static str, key: &UnitKey, success: bool) {
+        let mut memory = self.memory.lock().unwrap_or_else(PoisonError::into_inner);
+        let entry = memory.entry((kind, key.clone())).or_default();
+        let now = Instant::now();
+        entry.last_run = Some(now);
+        if success {
+            entry.failures = 0;
+            entry.last_failure = None;
+        } else {
+            entry.failures = entry.failures.saturating_add(1);
+            entry.last_failure = Some(now);
+        }
+    }
+
+    pub(crate) fn forget(&self, kind: &'static str, key: &UnitKey) {
+        self.memory
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&(kind, key.clone()));
+    }
+
+    /// The API of `K` in `namespace`.
+    pub(crate) fn api<K>(&self, namespace: &str) -> Api<K>
+    where
+        K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>,
+        <K as kube::Resource>::DynamicType: Default,
+    {
+        Api::namespaced(self.client.clone(), namespace)
+    }
+
+    /// The storage directory of artifacts.
+    pub(crate) fn artifacts_dir(&self) -> PathBuf {
+        self.settings.storage.join("artifacts")
+    }
+
+    /// The Git cache directory.
+    pub(crate) fn git_cache_dir(&self) -> PathBuf {
+        self.settings.storage.join("git")
+    }
+}
+
+/// The current time as the API writes it, with milliseconds (RFC 3339).
+pub(crate) fn now() -> String {
+    let now = k8s_openapi::jiff::Timestamp::now();
+    format!("{now:.3}")
+}
+
+/// An error with its causes, each once: `a: b: c`.
+pub(crate) fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        source = cause.source();
+    }
+    message
+}
+
+/// Why a reconciliation returned an error (the controller retries it with backoff).
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum Error {
+    /// Writing the status failed.
+    #[error("cannot write the status of {kind} {key}")]
+    Status {
+        kind: &'static str,
+        key: UnitKey,
+        #[source]
+        source: kube::Error,
+    },
+    /// Pruning on deletion failed; the finalizer stays until it succeeds.
+    #[error("cannot prune the objects of Kustomization {key} on deletion: {message}")]
+    Cleanup { key: UnitKey, message: String },
+    /// Adding or removing the finalizer failed.
+    #[error("finalizer of Kustomization {key}: {message}")]
+    Finalizer { key: UnitKey, message: String },
+}
+
+/// Runs both controllers until `stop` completes.
+pub(crate) async fn run(shared: Shared, stop: impl Future<Output = ()> + Send + Sync + 'static) {
+    let Shared {
+        client,
+        config,
+        settings,
+        observer,
+    } = shared;
+    let mut wc = watcher::Config::default();
+    if let Some(selector) = &settings.label_selector {
+        wc = wc.labels(selector);
+    }
+    let (units_api, repos_api): (Api<Kustomization>, Api<GitRepository>) = match &settings.namespace
+    {
+        Some(ns) => (
+            Api::namespaced(client.clone(), ns),
+            Api::namespaced(client.clone(), ns),
+        ),
+        None => (Api::all(client.clone()), Api::all(client.clone())),
+    };
+    let controller_config =
+        kube::runtime::controller::Config::default().concurrency(settings.concurrency.max(1));
+    let units =
+        Controller::new(units_api.clone(), wc.clone()).with_config(controller_config.clone());
+    let store = units.store();
+    let recorder = Recorder::new(
+        client.clone(),
+        Reporter {
+            controller: "gitops-operator".to_owned(),
+            instance: Some(settings.identity.clone()),
+        },
+    );
+    let context = Arc::new(Context {
+        client,
+        config,
+        settings,
+        observer,
+        recorder,
+        units: store.clone(),
+        memory: Mutex::default(),
+    });
+    // One stop signal for both controllers.
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        stop.await;
+        let _ = stop_tx.send(true);
+    });
+    let units = units
+        .watches(
+            units_api,
+            wc.clone(),
+            unit::dependents_mapper(store.clone()),
+        )
+        .watches(repos_api.clone(), wc.clone(), unit::source_mapper(store))
+        .graceful_shutdown_on(crate::stopped(stop_rx.clone()))
+        .run(unit::reconcile, unit::error_policy, Arc::clone(&context))
+        .for_each(|result| async move {
+            if let Err(e) = result {
+                tracing::debug!(error = %chain(&e), "Kustomization controller");
+            }
+        });
+    let sources = Controller::new(repos_api, wc)
+        .with_config(controller_config)
+        .graceful_shutdown_on(crate::stopped(stop_rx))
+        .run(source::reconcile, source::error_policy, context)
+        .for_each(|result| async move {
+            if let Err(e) = result {
+                tracing::debug!(error = %chain(&e), "GitRepository controller");
+            }
+        });
+    tokio::join!(units, sources);
+}

@@ -1,0 +1,276 @@
+//! The GitRepository controller: fetch on the interval and on demand, store the artifact under
+//! the storage path, report `status.artifact` and conditions.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use gitops_core::api::status::REQUESTED_AT_ANNOTATION;
+use gitops_core::api::{Artifact, GitRepository, GitRepositoryStatus};
+use gitops_core::git::{self, ArtifactStore, Cache, Credentials, GitSource};
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::{Patch, PatchParams};
+use kube::runtime::controller::Action;
+use kube::{Resource as _, ResourceExt as _};
+use serde_json::json;
+
+use super::{Context, Error, FIELD_MANAGER, chain, events, now};
+use crate::conditions::{self, reason};
+use crate::deps::UnitKey;
+use crate::duration;
+use crate::plan::{self, SourceFacts};
+
+const KIND: &str = "GitRepository";
+
+/// Reconciles one GitRepository.
+pub(crate) async fn reconcile(
+    repo: Arc<GitRepository>,
+    ctx: Arc<Context>,
+) -> Result<Action, Error> {
+    let namespace = repo.namespace().unwrap_or_default();
+    let key = UnitKey::new(&namespace, repo.name_any());
+    if repo.meta().deletion_timestamp.is_some() {
+        ctx.forget(KIND, &key);
+        return Ok(Action::await_change());
+    }
+    if repo.spec.suspend {
+        tracing::debug!(kind = KIND, %key, "suspended");
+        return Ok(Action::await_change());
+    }
+    let old = repo.status.clone().unwrap_or_default();
+    let generation = repo.meta().generation;
+    let requested = repo.annotations().get(REQUESTED_AT_ANNOTATION).cloned();
+    let mut status = old.clone();
+    status.observed_generation = generation;
+    if requested.is_some() {
+        status.last_handled_reconcile_at.clone_from(&requested);
+    }
+    let timestamp = now();
+    let interval = match duration::field(
+        repo.spec.interval.as_deref(),
+        "interval",
+        ctx.settings.default_interval,
+    ) {
+        Ok(i) => i.max(Duration::from_secs(1)),
+        Err(message) => {
+            conditions::mark_failed(
+                &mut status.conditions,
+                reason::INVALID_SPEC,
+                message,
+                true,
+                generation,
+                &timestamp,
+            );
+            write_status(&ctx, &repo, &key, &old, &status).await?;
+            return Ok(Action::await_change());
+        }
+    };
+    let memory = ctx.memory(KIND, &key);
+    let facts = SourceFacts {
+        no_artifact: old.artifact.is_none(),
+        spec_changed: generation != old.observed_generation,
+        requested: requested.is_some() && requested != old.last_handled_reconcile_at,
+        failed: !conditions::is_ready(&old.conditions),
+        since_last_fetch: memory.last_run.map(|t| t.elapsed()),
+        failures: memory.failures,
+    };
+    if let Some(wait) = plan::plan_source(&facts, interval) {
+        return Ok(Action::requeue(wait));
+    }
+    let start = Instant::now();
+    let result = fetch(&repo, &namespace, &ctx).await;
+    let seconds = start.elapsed().as_secs_f64();
+    let success = result.is_ok();
+    ctx.observer.observe_fetch(seconds, success);
+    ctx.remember(KIND, &key, success);
+    let requeue = match result {
+        Ok(artifact) => {
+            let path = artifact
+                .path
+                .strip_prefix(&ctx.settings.storage)
+                .unwrap_or(&artifact.path)
+                .to_string_lossy()
+                .into_owned();
+            let unchanged = old
+                .artifact
+                .as_ref()
+                .is_some_and(|a| a.revision == artifact.revision && a.digest == artifact.digest);
+            let last_update_time = match (&old.artifact, unchanged) {
+                (Some(a), true) => a.last_update_time.clone(),
+                _ => timestamp.clone(),
+            };
+            conditions::mark_ready(
+                &mut status.conditions,
+                reason::SUCCEEDED,
+                format!("stored artifact for revision '{}'", artifact.revision),
+                generation,
+                &timestamp,
+            );
+            status.artifact = Some(Artifact {
+                revision: artifact.revision.clone(),
+                digest: artifact.digest,
+                last_update_time,
+                path: Some(path),
+            });
+            tracing::info!(kind = KIND, namespace = %key.namespace, name = %key.name, revision = %artifact.revision, duration_ms = start.elapsed().as_millis() as u64, "fetched");
+            Action::requeue(interval)
+        }
+        Err((why, message, stalled)) => {
+            tracing::warn!(kind = KIND, namespace = %key.namespace, name = %key.name, reason = why, duration_ms = start.elapsed().as_millis() as u64, "{message}");
+            conditions::mark_failed(
+                &mut status.conditions,
+                why,
+                message,
+                stalled,
+                generation,
+                &timestamp,
+            );
+            let failures = ctx.memory(KIND, &key).failures;
+            Action::requeue(plan::retry_delay(
+                interval.min(Duration::from_secs(60)),
+                failures.max(1),
+            ))
+        }
+    };
+    ctx.observer.observe_reconcile(KIND, seconds, success);
+    write_status(&ctx, &repo, &key, &old, &status).await?;
+    ctx.observer.set_ready(
+        KIND,
+        &key.namespace,
+        &key.name,
+        conditions::is_ready(&status.conditions),
+    );
+    Ok(requeue)
+}
+
+/// Retries after an error of [`reconcile`] (a failed status write).
+pub(crate) fn error_policy(_repo: Arc<GitRepository>, error: &Error, _ctx: Arc<Context>) -> Action {
+    tracing::warn!(error = %chain(error), "GitRepository reconcile failed");
+    Action::requeue(Duration::from_secs(5))
+}
+
+type Failure = (&'static str, String, bool);
+
+/// Fetches and stores the artifact; a failure is (reason, message, stalled).
+async fn fetch(
+    repo: &GitRepository,
+    namespace: &str,
+    ctx: &Context,
+) -> Result<git::Artifact, Failure> {
+    let spec = &repo.spec;
+    let credentials = match &spec.secret_ref {
+        Some(secret) => credentials(ctx, namespace, &secret.name).await?,
+        None => Credentials::default(),
+    };
+    let reference = spec.reference.clone().unwrap_or_default();
+    let mut source = GitSource::new(spec.url.clone())
+        .with_ref(git::GitRef {
+            branch: reference.branch,
+            tag: reference.tag,
+            semver: reference.semver,
+            name: reference.name,
+            commit: reference.commit,
+        })
+        .with_credentials(credentials);
+    source.ignore.clone_from(&spec.ignore);
+    source.timeout = duration::field(spec.timeout.as_deref(), "timeout", Duration::from_secs(60))
+        .map_err(|m| (reason::INVALID_SPEC, m, true))?;
+    if !spec.include.is_empty() {
+        tracing::warn!(namespace, name = %repo.name_any(), "spec.include is not supported yet and is ignored");
+    }
+    let cache = Cache::new(ctx.git_cache_dir());
+    let store = ArtifactStore::new(ctx.artifacts_dir());
+    let url = source.redacted_url().to_string();
+    let joined = tokio::task::spawn_blocking(move || source.artifact(&cache, &store)).await;
+    match joined {
+        Ok(Ok(artifact)) => Ok(artifact),
+        Ok(Err(e)) => Err((
+            reason::GIT_OPERATION_FAILED,
+            format!("fetching {url}: {}", chain(&e)),
+            false,
+        )),
+        Err(e) => Err((
+            reason::GIT_OPERATION_FAILED,
+            format!("fetching {url}: the fetch task failed: {e}"),
+            false,
+        )),
+    }
+}
+
+async fn credentials(ctx: &Context, namespace: &str, name: &str) -> Result<Credentials, Failure> {
+    let secret = ctx
+        .api::<Secret>(namespace)
+        .get_opt(name)
+        .await
+        .map_err(|e| {
+            (
+                reason::AUTHENTICATION_FAILED,
+                format!("cannot read Secret {namespace}/{name} named by spec.secretRef: {e}"),
+                false,
+            )
+        })?
+        .ok_or_else(|| {
+            (
+                reason::AUTHENTICATION_FAILED,
+                format!("Secret {namespace}/{name} named by spec.secretRef does not exist"),
+                false,
+            )
+        })?;
+    let data: BTreeMap<String, Vec<u8>> = secret
+        .data
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(k, v)| (k, v.0))
+        .chain(
+            secret
+                .string_data
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(k, v)| (k, v.into_bytes())),
+        )
+        .collect();
+    Credentials::from_secret_data(&data).map_err(|e| {
+        (
+            reason::AUTHENTICATION_FAILED,
+            format!("Secret {namespace}/{name} named by spec.secretRef: {e}"),
+            true,
+        )
+    })
+}
+
+async fn write_status(
+    ctx: &Context,
+    repo: &GitRepository,
+    key: &UnitKey,
+    old: &GitRepositoryStatus,
+    status: &GitRepositoryStatus,
+) -> Result<(), Error> {
+    if old == status {
+        return Ok(());
+    }
+    let patch = json!({
+        "apiVersion": gitops_core::api::API_VERSION,
+        "kind": KIND,
+        "status": status,
+    });
+    ctx.api::<GitRepository>(&key.namespace)
+        .patch_status(
+            &key.name,
+            &PatchParams::apply(FIELD_MANAGER).force(),
+            &Patch::Apply(&patch),
+        )
+        .await
+        .map_err(|source| Error::Status {
+            kind: KIND,
+            key: key.clone(),
+            source,
+        })?;
+    events::publish_transitions(
+        ctx,
+        &repo.object_ref(&()),
+        &old.conditions,
+        &status.conditions,
+    )
+    .await;
+    Ok(())
+}
