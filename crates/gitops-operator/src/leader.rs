@@ -6,7 +6,10 @@
 use std::time::Duration;
 
 use anyhow::Context as _;
-use kube_lease_manager::LeaseManagerBuilder;
+use futures::StreamExt as _;
+use k8s_openapi::api::coordination::v1::Lease;
+use kube::runtime::{WatchStreamExt as _, watcher};
+use kube_lease_manager::{LeaseCreateMode, LeaseManager, LeaseManagerError, LeaseParams};
 use tokio::sync::watch;
 
 use crate::controller::{self, Shared};
@@ -49,20 +52,21 @@ pub(crate) async fn run_as_leader(
     shared: Shared,
 ) -> anyhow::Result<()> {
     let duration = lease.duration.as_secs().max(2);
-    let manager = LeaseManagerBuilder::new(client, &lease.name)
-        .with_namespace(&lease.namespace)
-        .with_identity(identity)
-        .with_duration(duration)
-        .with_grace(grace(lease.duration).min(duration - 1))
-        .build()
-        .await
-        .with_context(|| {
-            format!(
-                "cannot set up leader election on Lease {}/{}",
-                lease.namespace, lease.name
-            )
-        })?;
-    let (mut leading, task) = manager.watch().await;
+    let params = LeaseParams::new(identity, duration, grace(lease.duration).min(duration - 1));
+    let election = Election {
+        client,
+        name: lease.name.clone(),
+        namespace: lease.namespace.clone(),
+        params,
+    };
+    let manager = election.manager().await.with_context(|| {
+        format!(
+            "cannot set up leader election on Lease {}/{}",
+            lease.namespace, lease.name
+        )
+    })?;
+    let (sender, mut leading) = watch::channel(false);
+    let task = tokio::spawn(election.run(manager, sender));
     probes.set_ready(true);
     tracing::info!(lease = %format!("{}/{}", lease.namespace, lease.name), %identity, "waiting for leadership");
     loop {
@@ -100,15 +104,82 @@ pub(crate) async fn run_as_leader(
             }
         }
     }
-    // Closing the channel makes the manager release the Lease and finish.
+    // Closing the channel makes the election task release the Lease and finish.
     drop(leading);
     match tokio::time::timeout(Duration::from_secs(10), task).await {
-        Ok(Ok(Ok(_))) => tracing::info!("released the leader Lease"),
+        Ok(Ok(Ok(()))) => tracing::info!("released the leader Lease"),
         Ok(Ok(Err(e))) => tracing::warn!(error = %e, "cannot release the leader Lease"),
         Ok(Err(e)) => tracing::warn!(error = %e, "leader election task failed"),
         Err(_) => tracing::warn!("timed out releasing the leader Lease"),
     }
     Ok(())
+}
+
+/// What leader election needs to (re)create its Lease manager.
+struct Election {
+    client: kube::Client,
+    name: String,
+    namespace: String,
+    params: LeaseParams,
+}
+
+impl Election {
+    async fn manager(&self) -> Result<LeaseManager, LeaseManagerError> {
+        LeaseManager::new(
+            self.client.clone(),
+            &self.name,
+            &self.namespace,
+            self.params.clone(),
+            LeaseCreateMode::AutoCreate,
+        )
+        .await
+    }
+
+    /// Keeps trying to acquire (and then renew) the Lease, publishing whether this replica
+    /// leads. kube-lease-manager sleeps until a held Lease expires; a watch on the Lease
+    /// replaces a standby's manager (whose fresh state re-reads the Lease) as soon as the holder
+    /// releases it on a graceful shutdown, so the standby takes over at once instead of after
+    /// the full Lease duration. Releases the Lease when `leading` is closed.
+    async fn run(
+        self,
+        mut manager: LeaseManager,
+        leading: watch::Sender<bool>,
+    ) -> Result<(), LeaseManagerError> {
+        let leases: kube::Api<Lease> = kube::Api::namespaced(self.client.clone(), &self.namespace);
+        let config = watcher::Config::default().fields(&format!("metadata.name={}", self.name));
+        let mut released = watcher::watcher(leases, config)
+            .applied_objects()
+            .filter_map(|lease| async move {
+                let holder = lease.ok()?.spec?.holder_identity;
+                holder.is_none_or(|h| h.is_empty()).then_some(())
+            })
+            .boxed();
+        loop {
+            tokio::select! {
+                biased;
+                () = leading.closed() => return manager.release().await,
+                changed = manager.changed() => match changed {
+                    Ok(state) => {
+                        if leading.send(state).is_err() {
+                            return manager.release().await;
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "leader election");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
+                },
+                Some(()) = released.next() => {
+                    if !*leading.borrow() {
+                        match self.manager().await {
+                            Ok(fresh) => manager = fresh,
+                            Err(e) => tracing::warn!(error = %e, "leader election"),
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -32,6 +32,16 @@ struct Operator {
 
 impl Operator {
     fn start(namespace: &str, lease: &str) -> Operator {
+        Operator::start_with(
+            namespace,
+            lease,
+            &["--lease-duration", "4s", "--http-addr", "127.0.0.1:0"],
+        )
+    }
+
+    /// Starts an operator with `extra` flags (which must include `--lease-duration` and
+    /// `--http-addr`).
+    fn start_with(namespace: &str, lease: &str, extra: &[&str]) -> Operator {
         let storage = tempfile::Builder::new()
             .prefix("gitops-operator-e2e-")
             .tempdir()
@@ -44,8 +54,7 @@ impl Operator {
             .args(["--watch-namespace", namespace])
             .args(["--lease-namespace", namespace])
             .args(["--lease-name", lease])
-            .args(["--lease-duration", "4s"])
-            .args(["--http-addr", "127.0.0.1:0"])
+            .args(extra)
             .args(["--default-interval", "1m"])
             .arg("--storage-path")
             .arg(storage.path().join("data"))
@@ -293,6 +302,22 @@ async fn a_commit_is_applied_then_a_second_commit_changes_one_object_and_prunes_
     assert_eq!(world.configmap_data("b").await.as_deref(), Some("one"));
     let inventory = unit.status.unwrap().inventory.unwrap();
     assert_eq!(inventory.len(), 2, "{inventory:?}");
+    // The transition to Ready is an Event on the unit.
+    let events: Api<k8s_openapi::api::events::v1::Event> = world.ns.api();
+    eventually("a ReconciliationSucceeded event", LONG, || async {
+        let list = events.list(&Default::default()).await?;
+        Ok(list
+            .items
+            .iter()
+            .any(|e| {
+                e.reason.as_deref() == Some("ReconciliationSucceeded")
+                    && e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some("app")
+                    && e.note.as_deref().is_some_and(|n| n.contains(&first))
+            })
+            .then_some(()))
+    })
+    .await
+    .unwrap();
 
     let changed = configmap_yaml("a", "two");
     let second = world.commit(&[("app/a.yaml", Some(&changed)), ("app/b.yaml", None)]);
@@ -473,6 +498,34 @@ async fn a_failing_health_check_sets_ready_false_naming_the_object() {
     assert!(ready.message.contains(&object), "{}", ready.message);
     // The objects were applied all the same; only readiness failed.
     assert_eq!(world.configmap_data("a").await.as_deref(), Some("x"));
+
+    // `wait: true` with a Deployment that can never be scheduled: it fails its progress deadline.
+    let stuck = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: stuck\nspec:\n  replicas: 1\n  progressDeadlineSeconds: 2\n  selector:\n    matchLabels: {app: stuck}\n  template:\n    metadata:\n      labels: {app: stuck}\n    spec:\n      nodeSelector: {no-such: node}\n      containers:\n      - {name: app, image: registry.invalid/app:1}\n";
+    let revision = world.commit(&[("stuck/deploy.yaml", Some(stuck))]);
+    world
+        .create_unit(
+            "stuck",
+            json!({"path": "./stuck", "wait": true, "timeout": "30s", "retryInterval": "1m"}),
+        )
+        .await;
+    let unit = eventually(
+        "stuck: Ready=False with HealthCheckFailed",
+        LONG,
+        || async {
+            let unit = units.get("stuck").await?;
+            Ok(condition(&unit, "Ready")
+                .is_some_and(|c| c.status.as_str() == "False" && c.reason == "HealthCheckFailed")
+                .then_some(unit))
+        },
+    )
+    .await
+    .unwrap();
+    let message = &condition(&unit, "Ready").unwrap().message;
+    let object = format!("apps/Deployment/{}/stuck", world.name());
+    assert!(message.contains(&object), "{message}");
+    let status = unit.status.unwrap();
+    assert_eq!(status.last_attempted_revision, Some(revision));
+    assert_eq!(status.last_applied_revision, None);
 }
 
 async fn edit_configmap(world: &World, name: &str, value: &str) {
@@ -811,4 +864,167 @@ async fn a_unit_applies_as_its_service_account() {
     let user = format!("system:serviceaccount:{}:restricted", world.name());
     assert!(message.contains(&user), "{message}");
     assert_eq!(world.configmap_data("a").await, None);
+}
+
+/// A port free at the time of the call.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `GET path` on 127.0.0.1:port; the status code, or None when nothing answers.
+fn http_status(port: u16, path: &str) -> Option<u16> {
+    use std::io::{Read as _, Write as _};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).ok()?;
+    answer.split_whitespace().nth(1)?.parse().ok()
+}
+
+#[tokio::test]
+async fn a_label_selector_shards_objects_and_probes_answer() {
+    let files = [
+        ("a/cm.yaml", configmap_yaml("a", "x")),
+        ("b/cm.yaml", configmap_yaml("b", "x")),
+    ];
+    let files: Vec<(&str, &str)> = files.iter().map(|(p, c)| (*p, c.as_str())).collect();
+    let world = World::new("op-shard", &files).await;
+    let port = free_port();
+    let addr = format!("127.0.0.1:{port}");
+    let _operator = Operator::start_with(
+        world.name(),
+        "gitops-operator",
+        &[
+            "--lease-duration",
+            "4s",
+            "--http-addr",
+            &addr,
+            "--watch-label-selector",
+            "shard=one",
+        ],
+    );
+    let repo: GitRepository = serde_json::from_value(json!({
+        "apiVersion": "gitops.rs/v1alpha1", "kind": "GitRepository",
+        "metadata": {"name": "repo", "namespace": world.name(), "labels": {"shard": "one"}},
+        "spec": {"url": world.daemon.url("repo"), "interval": "1m"},
+    }))
+    .unwrap();
+    world
+        .ns
+        .api::<GitRepository>()
+        .create(&PostParams::default(), &repo)
+        .await
+        .unwrap();
+    for (name, shard) in [("a", "one"), ("b", "two")] {
+        let unit: Kustomization = serde_json::from_value(json!({
+            "apiVersion": "gitops.rs/v1alpha1", "kind": "Kustomization",
+            "metadata": {"name": name, "namespace": world.name(), "labels": {"shard": shard}},
+            "spec": {"sourceRef": {"kind": "GitRepository", "name": "repo"}, "path": format!("./{name}")},
+        }))
+        .unwrap();
+        world
+            .units()
+            .create(&PostParams::default(), &unit)
+            .await
+            .unwrap();
+    }
+    world.ready_at("a", &world.head()).await;
+    eventually("/healthz and /readyz answer 200", LONG, || async {
+        Ok((http_status(port, "/healthz") == Some(200)
+            && http_status(port, "/readyz") == Some(200))
+        .then_some(()))
+    })
+    .await
+    .unwrap();
+    // The other shard's unit is not touched: no status, no objects.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(world.units().get("b").await.unwrap().status.is_none());
+    assert_eq!(world.configmap_data("b").await, None);
+}
+
+#[tokio::test]
+async fn sigterm_releases_the_lease_so_the_standby_takes_over_at_once() {
+    let world = World::new("op-sigterm", &[("app/cm.yaml", &configmap_yaml("a", "x"))]).await;
+    // A Lease of 60 s: only a release lets the standby lead within the test's bound.
+    let flags = ["--lease-duration", "60s", "--http-addr", "127.0.0.1:0"];
+    let first = Operator::start_with(world.name(), "long-lease", &flags);
+    let leases: Api<k8s_openapi::api::coordination::v1::Lease> = world.ns.api();
+    let holder = |pid: u32| {
+        let leases = leases.clone();
+        async move {
+            let lease = leases.get_opt("long-lease").await?;
+            let holder = lease.and_then(|l| l.spec).and_then(|s| s.holder_identity);
+            Ok(holder
+                .filter(|h| h.ends_with(&format!("-{pid}")))
+                .map(|_| ()))
+        }
+    };
+    eventually("the first operator leads", LONG, || {
+        holder(first.child.id())
+    })
+    .await
+    .unwrap();
+    let standby = Operator::start_with(world.name(), "long-lease", &flags);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let status = Command::new("kill")
+        .args(["-TERM", &first.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    eventually("the standby leads", Duration::from_secs(20), || {
+        holder(standby.child.id())
+    })
+    .await
+    .unwrap();
+    assert!(
+        first.log().contains("released the leader Lease"),
+        "{}",
+        first.log()
+    );
+    world.create_source("1m").await;
+    world.create_unit("app", json!({"path": "./app"})).await;
+    world.ready_at("app", &world.head()).await;
+}
+
+#[tokio::test]
+async fn a_requested_reconcile_fetches_and_applies_at_once() {
+    let mut world = World::new(
+        "op-request",
+        &[("app/cm.yaml", &configmap_yaml("a", "one"))],
+    )
+    .await;
+    world.start_operator();
+    world.create_source("1h").await;
+    world
+        .create_unit("app", json!({"path": "./app", "interval": "1h"}))
+        .await;
+    world.ready_at("app", &world.head()).await;
+    let second = world.commit(&[("app/cm.yaml", Some(&configmap_yaml("a", "two")))]);
+    world
+        .ns
+        .api::<GitRepository>()
+        .patch(
+            "repo",
+            &PatchParams::default(),
+            &Patch::Merge(
+                json!({"metadata": {"annotations": {"reconcile.gitops.rs/requestedAt": "now-1"}}}),
+            ),
+        )
+        .await
+        .unwrap();
+    world.ready_at("app", &second).await;
+    assert_eq!(world.configmap_data("a").await.as_deref(), Some("two"));
+    let repo = world.ns.api::<GitRepository>().get("repo").await.unwrap();
+    assert_eq!(
+        repo.status.unwrap().last_handled_reconcile_at.as_deref(),
+        Some("now-1")
+    );
 }
