@@ -475,7 +475,7 @@ async fn a_dependency_cycle_is_reported_on_every_unit_in_it() {
 async fn a_failing_health_check_sets_ready_false_naming_the_object() {
     let mut world = World::new("op-health", &[("app/cm.yaml", &configmap_yaml("a", "x"))]).await;
     world.start_operator();
-    world.create_source("1m").await;
+    world.create_source("1s").await;
     world
         .create_unit(
             "app",
@@ -505,7 +505,7 @@ async fn a_failing_health_check_sets_ready_false_naming_the_object() {
     world
         .create_unit(
             "stuck",
-            json!({"path": "./stuck", "wait": true, "timeout": "30s", "retryInterval": "1m"}),
+            json!({"path": "./stuck", "wait": true, "timeout": "10s", "retryInterval": "1m"}),
         )
         .await;
     let unit = eventually(
