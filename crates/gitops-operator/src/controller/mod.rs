@@ -2,6 +2,7 @@
 //! recorder, and per-object memory of the last run and failures (for intervals and backoff).
 
 mod events;
+mod release;
 mod source;
 mod sync;
 mod unit;
@@ -13,7 +14,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt as _;
-use gitops_core::api::{GitRepository, Kustomization};
+use gitops_core::api::{GitRepository, HelmRelease, Kustomization};
 use kube::Api;
 use kube::runtime::events::{Recorder, Reporter};
 use kube::runtime::reflector::Store;
@@ -195,13 +196,21 @@ pub(crate) async fn run(shared: Shared, stop: impl Future<Output = ()> + Send + 
     if let Some(selector) = &settings.label_selector {
         wc = wc.labels(selector);
     }
-    let (units_api, repos_api): (Api<Kustomization>, Api<GitRepository>) = match &settings.namespace
-    {
+    let (units_api, repos_api, releases_api): (
+        Api<Kustomization>,
+        Api<GitRepository>,
+        Api<HelmRelease>,
+    ) = match &settings.namespace {
         Some(ns) => (
             Api::namespaced(client.clone(), ns),
             Api::namespaced(client.clone(), ns),
+            Api::namespaced(client.clone(), ns),
         ),
-        None => (Api::all(client.clone()), Api::all(client.clone())),
+        None => (
+            Api::all(client.clone()),
+            Api::all(client.clone()),
+            Api::all(client.clone()),
+        ),
     };
     let controller_config =
         kube::runtime::controller::Config::default().concurrency(settings.concurrency.max(1));
@@ -244,6 +253,25 @@ pub(crate) async fn run(shared: Shared, stop: impl Future<Output = ()> + Send + 
                 tracing::debug!(error = %chain(&e), "Kustomization controller");
             }
         });
+    let releases = Controller::new(releases_api, wc.clone()).with_config(controller_config.clone());
+    let release_store = releases.store();
+    let releases = releases
+        .watches(
+            repos_api.clone(),
+            wc.clone(),
+            release::source_mapper(release_store),
+        )
+        .graceful_shutdown_on(crate::stopped(stop_rx.clone()))
+        .run(
+            release::reconcile,
+            release::error_policy,
+            Arc::clone(&context),
+        )
+        .for_each(|result| async move {
+            if let Err(e) = result {
+                tracing::debug!(error = %chain(&e), "HelmRelease controller");
+            }
+        });
     let sources = Controller::new(repos_api, wc)
         .with_config(controller_config)
         .graceful_shutdown_on(crate::stopped(stop_rx))
@@ -253,5 +281,5 @@ pub(crate) async fn run(shared: Shared, stop: impl Future<Output = ()> + Send + 
                 tracing::debug!(error = %chain(&e), "GitRepository controller");
             }
         });
-    tokio::join!(units, sources);
+    tokio::join!(units, releases, sources);
 }

@@ -346,9 +346,9 @@ async fn decide(
 }
 
 /// The source's current artifact: revision and, when on this replica's disk, its directory.
-struct SourceArtifact {
-    revision: String,
-    dir: Option<PathBuf>,
+pub(super) struct SourceArtifact {
+    pub(super) revision: String,
+    pub(super) dir: Option<PathBuf>,
 }
 
 async fn source_artifact(
@@ -356,17 +356,27 @@ async fn source_artifact(
     ctx: &Context,
     key: &UnitKey,
 ) -> Result<SourceArtifact, String> {
-    let source = &ks.spec.source_ref;
+    artifact_of(ctx, &ks.spec.source_ref, &key.namespace, "spec.sourceRef").await
+}
+
+/// The current artifact of the source `source` names (relative to `namespace`); `field` names
+/// the reference in messages.
+pub(super) async fn artifact_of(
+    ctx: &Context,
+    source: &gitops_core::api::CrossNamespaceSourceReference,
+    namespace: &str,
+    field: &str,
+) -> Result<SourceArtifact, String> {
     if source.kind != "GitRepository" {
         return Err(format!(
-            "spec.sourceRef.kind `{}` is not supported (expected GitRepository)",
+            "{field}.kind `{}` is not supported (expected GitRepository)",
             source.kind
         ));
     }
     let namespace = source
         .namespace
         .clone()
-        .unwrap_or_else(|| key.namespace.clone());
+        .unwrap_or_else(|| namespace.to_owned());
     let repo = ctx
         .api::<GitRepository>(&namespace)
         .get_opt(&source.name)
@@ -774,17 +784,22 @@ fn health_refs(
 
 /// The client to apply with: the operator's, or impersonating `spec.serviceAccountName`.
 fn client_for(ks: &Kustomization, ctx: &Context, key: &UnitKey) -> Result<kube::Client, String> {
-    let Some(account) = &ks.spec.service_account_name else {
+    client_as(ctx, &key.namespace, ks.spec.service_account_name.as_deref())
+}
+
+/// The operator's client, or one impersonating ServiceAccount `account` of `namespace`.
+pub(super) fn client_as(
+    ctx: &Context,
+    namespace: &str,
+    account: Option<&str>,
+) -> Result<kube::Client, String> {
+    let Some(account) = account else {
         return Ok(ctx.client.clone());
     };
     let mut config = ctx.config.clone();
-    config.auth_info.impersonate =
-        Some(format!("system:serviceaccount:{}:{account}", key.namespace));
+    config.auth_info.impersonate = Some(format!("system:serviceaccount:{namespace}:{account}"));
     kube::Client::try_from(config).map_err(|e| {
-        format!(
-            "cannot create a client impersonating ServiceAccount {}/{account}: {e}",
-            key.namespace
-        )
+        format!("cannot create a client impersonating ServiceAccount {namespace}/{account}: {e}")
     })
 }
 

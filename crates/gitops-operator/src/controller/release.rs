@@ -1,0 +1,638 @@
+//! The HelmRelease controller, in a first form: a chart from a GitRepository path rendered by the
+//! native Helm engine with `values` and `valuesFrom`, applied as one unit with its inventory in
+//! `status.inventory` (no Helm release Secrets), pruned like a unit, every object waited for,
+//! uninstalled (pruned) on deletion. Not yet: hooks as separate phases, remediation (rollback),
+//! `chartRef`, HelmRepository charts, `dependsOn`.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use gitops_core::api::status::REQUESTED_AT_ANNOTATION;
+use gitops_core::api::{GitRepository, HelmRelease, HelmReleaseStatus};
+use gitops_core::cluster::{ApplyOptions, Discovery, WaitOutcome};
+use gitops_core::{Object, yaml};
+use gitops_render::helm::{HelmOptions, render_chart};
+use k8s_openapi::api::core::v1::{ConfigMap, Secret};
+use kube::api::{Patch, PatchParams};
+use kube::runtime::controller::Action;
+use kube::runtime::finalizer::{Event as Finalizer, finalizer};
+use kube::runtime::reflector::{ObjectRef, Store};
+use kube::{Resource as _, ResourceExt as _};
+use serde_json::{Map, Value, json};
+
+use super::sync::{self, HealthChecks, UnitSync};
+use super::unit::{FINALIZER, artifact_of, client_as};
+use super::{Context, Error, FIELD_MANAGER, chain, events, now};
+use crate::conditions::{self, reason};
+use crate::deps::UnitKey;
+use crate::duration;
+use crate::plan::{self, Plan, UnitFacts};
+
+const KIND: &str = "HelmRelease";
+const ARTIFACT_WAIT: Duration = Duration::from_secs(2);
+/// First retry after a failure; it doubles with each further failure.
+const RETRY: Duration = Duration::from_secs(5);
+
+fn key_of(hr: &HelmRelease) -> UnitKey {
+    UnitKey::new(hr.namespace().unwrap_or_default(), hr.name_any())
+}
+
+/// Maps a changed GitRepository to the releases whose chart comes from it.
+pub(crate) fn source_mapper(
+    store: Store<HelmRelease>,
+) -> impl Fn(GitRepository) -> Vec<ObjectRef<HelmRelease>> + Send + Sync + 'static {
+    move |repo| {
+        let repo_ns = repo.namespace().unwrap_or_default();
+        let repo_name = repo.name_any();
+        store
+            .state()
+            .iter()
+            .filter(|hr| {
+                hr.spec.chart.as_ref().is_some_and(|c| {
+                    let source = &c.spec.source_ref;
+                    let ns = source
+                        .namespace
+                        .clone()
+                        .unwrap_or_else(|| hr.namespace().unwrap_or_default());
+                    source.kind == "GitRepository" && source.name == repo_name && ns == repo_ns
+                })
+            })
+            .map(|hr| ObjectRef::from_obj(&**hr))
+            .collect()
+    }
+}
+
+/// Reconciles one HelmRelease (through the finalizer, so that deletion uninstalls).
+pub(crate) async fn reconcile(hr: Arc<HelmRelease>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let key = key_of(&hr);
+    let api = ctx.api::<HelmRelease>(&key.namespace);
+    finalizer(&api, FINALIZER, hr, |event| async {
+        match event {
+            Finalizer::Apply(hr) => apply(&hr, &ctx).await,
+            Finalizer::Cleanup(hr) => cleanup(&hr, &ctx).await,
+        }
+    })
+    .await
+    .map_err(|e| match e {
+        kube::runtime::finalizer::Error::ApplyFailed(e)
+        | kube::runtime::finalizer::Error::CleanupFailed(e) => e,
+        other => Error::Finalizer {
+            key,
+            message: chain(&other),
+        },
+    })
+}
+
+/// Retries after an error of [`reconcile`].
+pub(crate) fn error_policy(hr: Arc<HelmRelease>, error: &Error, ctx: Arc<Context>) -> Action {
+    tracing::warn!(kind = KIND, key = %key_of(&hr), error = %chain(error), "reconcile failed");
+    let failures = ctx.memory(KIND, &key_of(&hr)).failures;
+    Action::requeue(plan::retry_delay(Duration::from_secs(5), failures.max(1)))
+}
+
+fn release_name(hr: &HelmRelease) -> String {
+    if let Some(name) = &hr.spec.release_name {
+        return name.clone();
+    }
+    match &hr.spec.target_namespace {
+        Some(ns) => format!("{ns}-{}", hr.name_any()),
+        None => hr.name_any(),
+    }
+}
+
+async fn apply(hr: &HelmRelease, ctx: &Context) -> Result<Action, Error> {
+    let key = key_of(hr);
+    if hr.spec.suspend {
+        return Ok(Action::await_change());
+    }
+    let start = Instant::now();
+    let old = hr.status.clone().unwrap_or_default();
+    let generation = hr.meta().generation;
+    let requested = hr.annotations().get(REQUESTED_AT_ANNOTATION).cloned();
+    let mut status = old.clone();
+    status.observed_generation = generation;
+    if requested.is_some() {
+        status.last_handled_reconcile_at.clone_from(&requested);
+    }
+    let interval = match duration::field(
+        hr.spec.interval.as_deref(),
+        "interval",
+        ctx.settings.default_interval,
+    ) {
+        Ok(i) => i.max(Duration::from_secs(1)),
+        Err(message) => {
+            return fail(
+                ctx,
+                hr,
+                &key,
+                &old,
+                status,
+                reason::INVALID_SPEC,
+                message,
+                true,
+                Action::await_change(),
+            )
+            .await;
+        }
+    };
+    let timeout = match duration::field(
+        hr.spec.timeout.as_deref(),
+        "timeout",
+        Duration::from_secs(300),
+    ) {
+        Ok(t) => t,
+        Err(message) => {
+            return fail(
+                ctx,
+                hr,
+                &key,
+                &old,
+                status,
+                reason::INVALID_SPEC,
+                message,
+                true,
+                Action::await_change(),
+            )
+            .await;
+        }
+    };
+    let Some(chart) = &hr.spec.chart else {
+        let message = "spec.chart is required (spec.chartRef is not supported yet)".to_owned();
+        return fail(
+            ctx,
+            hr,
+            &key,
+            &old,
+            status,
+            reason::INVALID_SPEC,
+            message,
+            true,
+            Action::await_change(),
+        )
+        .await;
+    };
+    let artifact = match artifact_of(
+        ctx,
+        &chart.spec.source_ref,
+        &key.namespace,
+        "spec.chart.spec.sourceRef",
+    )
+    .await
+    {
+        Ok(a) => a,
+        Err(message) => {
+            return fail(
+                ctx,
+                hr,
+                &key,
+                &old,
+                status,
+                reason::ARTIFACT_FAILED,
+                message,
+                false,
+                Action::requeue(interval),
+            )
+            .await;
+        }
+    };
+    let Some(root) = artifact.dir.filter(|d| d.is_dir()) else {
+        return Ok(Action::requeue(ARTIFACT_WAIT));
+    };
+    let values = match values(hr, ctx, &key).await {
+        Ok(v) => v,
+        Err(message) => {
+            return fail(
+                ctx,
+                hr,
+                &key,
+                &old,
+                status,
+                "ValuesFailed",
+                message,
+                false,
+                Action::requeue(interval),
+            )
+            .await;
+        }
+    };
+    let values_text = serde_json::to_string(&values).unwrap_or_default();
+    let digest = format!(
+        "sha256:{}",
+        gitops_core::git::digest::sha256_hex(values_text.as_bytes())
+    );
+    let memory = ctx.memory(KIND, &key);
+    let facts = UnitFacts {
+        new_revision: old.last_attempted_revision.as_deref() != Some(artifact.revision.as_str())
+            || old.last_attempted_values_digest.as_deref() != Some(digest.as_str()),
+        spec_changed: generation != old.observed_generation,
+        requested: requested.is_some() && requested != old.last_handled_reconcile_at,
+        failed: !conditions::is_ready(&old.conditions),
+        was_waiting_for_dependencies: conditions::ready_reason(&old.conditions)
+            == Some(reason::ARTIFACT_FAILED),
+        since_last_run: memory.last_run.map(|t| t.elapsed()),
+        since_failure: memory.last_failure.map(|t| t.elapsed()),
+        failures: memory.failures,
+    };
+    if let Plan::Wait(wait) = plan::plan_unit(&facts, interval, RETRY.min(interval)) {
+        return Ok(Action::requeue(wait));
+    }
+    // Interval runs re-apply: drift of a release is healed.
+    let before = status.clone();
+    conditions::mark_reconciling(
+        &mut status.conditions,
+        format!("applying revision {}", artifact.revision),
+        generation,
+        &now(),
+    );
+    if let Err(e) = write_status(ctx, hr, &key, &before, &status, false).await {
+        tracing::warn!(%key, error = %chain(&e), "cannot mark the release Reconciling");
+    }
+    status.last_attempted_revision = Some(artifact.revision.clone());
+    status.last_attempted_values_digest = Some(digest);
+    let installing = old.last_applied_revision.is_none();
+    let namespace = hr
+        .spec
+        .target_namespace
+        .clone()
+        .unwrap_or_else(|| key.namespace.clone());
+    let objects = match render(
+        &root,
+        &chart.spec.chart,
+        &chart.spec.values_files,
+        &values_text,
+        release_name(hr),
+        namespace.clone(),
+    )
+    .await
+    {
+        Ok(o) => o,
+        Err(message) => {
+            return finish_failure(
+                ctx, hr, &key, &old, status, installing, message, start, interval,
+            )
+            .await;
+        }
+    };
+    let discovery = match client_as(ctx, &key.namespace, hr.spec.service_account_name.as_deref()) {
+        Ok(c) => Discovery::new(c),
+        Err(message) => {
+            return fail(
+                ctx,
+                hr,
+                &key,
+                &old,
+                status,
+                reason::INVALID_SPEC,
+                message,
+                true,
+                Action::await_change(),
+            )
+            .await;
+        }
+    };
+    let options = UnitSync {
+        apply: ApplyOptions {
+            field_manager: FIELD_MANAGER.to_owned(),
+            default_namespace: namespace,
+            timeout,
+            ..ApplyOptions::default()
+        },
+        prune: true,
+        health: HealthChecks::All,
+        timeout,
+    };
+    let synced = sync::sync_unit(
+        discovery,
+        objects,
+        status.inventory.clone().unwrap_or_default(),
+        options,
+    )
+    .await;
+    status.inventory = Some(synced.inventory.clone());
+    ctx.observer.add_applied(KIND, synced.applied());
+    ctx.observer.add_pruned(KIND, synced.pruned());
+    if !synced.errors.is_empty() {
+        let message = format!("apply failed: {}", synced.errors.join("; "));
+        return finish_failure(
+            ctx, hr, &key, &old, status, installing, message, start, interval,
+        )
+        .await;
+    }
+    if let Some(health) = synced
+        .health
+        .as_ref()
+        .filter(|h| h.outcome != WaitOutcome::Ready)
+    {
+        let message = format!("health check failed: {}", sync::describe_unhealthy(health));
+        return finish_failure(
+            ctx, hr, &key, &old, status, installing, message, start, interval,
+        )
+        .await;
+    }
+    ctx.remember(KIND, &key, true);
+    status.failures = None;
+    status.last_applied_revision = Some(artifact.revision.clone());
+    let (why, verb) = if installing {
+        ("InstallSucceeded", "install")
+    } else {
+        ("UpgradeSucceeded", "upgrade")
+    };
+    conditions::mark_ready(
+        &mut status.conditions,
+        why,
+        format!(
+            "Helm {verb} succeeded for release {}/{} with chart {} at {}",
+            key.namespace,
+            release_name(hr),
+            chart.spec.chart,
+            artifact.revision
+        ),
+        generation,
+        &now(),
+    );
+    write_status(ctx, hr, &key, &old, &status, true).await?;
+    ctx.observer
+        .observe_reconcile(KIND, start.elapsed().as_secs_f64(), true);
+    ctx.observer
+        .set_ready(KIND, &key.namespace, &key.name, true);
+    tracing::info!(kind = KIND, namespace = %key.namespace, name = %key.name, revision = %artifact.revision, duration_ms = start.elapsed().as_millis() as u64, "reconciled");
+    Ok(Action::requeue(interval))
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn finish_failure(
+    ctx: &Context,
+    hr: &HelmRelease,
+    key: &UnitKey,
+    old: &HelmReleaseStatus,
+    mut status: HelmReleaseStatus,
+    installing: bool,
+    message: String,
+    start: Instant,
+    interval: Duration,
+) -> Result<Action, Error> {
+    ctx.remember(KIND, key, false);
+    let failures = ctx.memory(KIND, key).failures;
+    status.failures = Some(i64::from(failures));
+    let why = if installing {
+        "InstallFailed"
+    } else {
+        "UpgradeFailed"
+    };
+    conditions::mark_failed(
+        &mut status.conditions,
+        why,
+        message,
+        false,
+        hr.meta().generation,
+        &now(),
+    );
+    write_status(ctx, hr, key, old, &status, true).await?;
+    ctx.observer
+        .observe_reconcile(KIND, start.elapsed().as_secs_f64(), false);
+    ctx.observer
+        .set_ready(KIND, &key.namespace, &key.name, false);
+    // No retryInterval in the spec: back off from 5 s (a namespace made by another unit may
+    // just be late), never beyond the interval.
+    Ok(Action::requeue(
+        plan::retry_delay(RETRY, failures).min(interval),
+    ))
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn fail(
+    ctx: &Context,
+    hr: &HelmRelease,
+    key: &UnitKey,
+    old: &HelmReleaseStatus,
+    mut status: HelmReleaseStatus,
+    why: &str,
+    message: String,
+    stalled: bool,
+    action: Action,
+) -> Result<Action, Error> {
+    conditions::mark_failed(
+        &mut status.conditions,
+        why,
+        message,
+        stalled,
+        hr.meta().generation,
+        &now(),
+    );
+    write_status(ctx, hr, key, old, &status, false).await?;
+    ctx.observer
+        .set_ready(KIND, &key.namespace, &key.name, false);
+    Ok(action)
+}
+
+/// `valuesFrom` in order, then `values` on top (deep merge), as Helm merges `-f` files.
+async fn values(hr: &HelmRelease, ctx: &Context, key: &UnitKey) -> Result<Value, String> {
+    let mut merged = Map::new();
+    for (i, reference) in hr.spec.values_from.iter().enumerate() {
+        let what = format!(
+            "spec.valuesFrom[{i}]: {} {}/{}",
+            reference.kind, key.namespace, reference.name
+        );
+        if reference.target_path.is_some() {
+            return Err(format!("{what}: targetPath is not supported yet"));
+        }
+        let values_key = reference
+            .values_key
+            .clone()
+            .unwrap_or_else(|| "values.yaml".to_owned());
+        let text: Option<String> = match reference.kind.as_str() {
+            "ConfigMap" => ctx
+                .api::<ConfigMap>(&key.namespace)
+                .get_opt(&reference.name)
+                .await
+                .map_err(|e| format!("{what}: cannot read it: {e}"))?
+                .map(|cm| {
+                    cm.data
+                        .unwrap_or_default()
+                        .get(&values_key)
+                        .cloned()
+                        .unwrap_or_default()
+                }),
+            "Secret" => ctx
+                .api::<Secret>(&key.namespace)
+                .get_opt(&reference.name)
+                .await
+                .map_err(|e| format!("{what}: cannot read it: {e}"))?
+                .map(|s| {
+                    s.data
+                        .unwrap_or_default()
+                        .get(&values_key)
+                        .map(|v| String::from_utf8_lossy(&v.0).into_owned())
+                        .unwrap_or_default()
+                }),
+            other => {
+                return Err(format!(
+                    "{what}: kind `{other}` is not supported (expected ConfigMap or Secret)"
+                ));
+            }
+        };
+        match text {
+            Some(text) => {
+                let value = yaml::parse_value(&text, yaml::Schema::Yaml11)
+                    .map_err(|e| format!("{what}: key `{values_key}` is not YAML: {e:?}"))?;
+                if let Value::Object(map) = value {
+                    merge(&mut merged, map);
+                }
+            }
+            None if reference.optional => {}
+            None => return Err(format!("{what} does not exist")),
+        }
+    }
+    if let Some(Value::Object(inline)) = &hr.spec.values {
+        merge(&mut merged, inline.clone());
+    }
+    Ok(Value::Object(merged))
+}
+
+fn merge(base: &mut Map<String, Value>, over: Map<String, Value>) {
+    for (k, v) in over {
+        match (base.get_mut(&k), v) {
+            (Some(Value::Object(b)), Value::Object(o)) => merge(b, o),
+            (_, v) => {
+                base.insert(k, v);
+            }
+        }
+    }
+}
+
+/// Renders the chart at `chart` (a path in the artifact) with the values files of the spec
+/// (paths in the artifact) and the merged values, on a blocking thread.
+async fn render(
+    root: &std::path::Path,
+    chart: &str,
+    values_files: &[String],
+    values: &str,
+    release: String,
+    namespace: String,
+) -> Result<Vec<Object>, String> {
+    let chart_dir = root.join(chart.trim_start_matches("./"));
+    if !chart_dir.starts_with(root) || chart.contains("..") {
+        return Err(format!("spec.chart.spec.chart `{chart}` leaves the source"));
+    }
+    let files: Vec<_> = values_files
+        .iter()
+        .map(|f| root.join(f.trim_start_matches("./")))
+        .collect();
+    let values = values.to_owned();
+    tokio::task::spawn_blocking(move || -> Result<Vec<Object>, String> {
+        let scratch =
+            tempfile::tempdir().map_err(|e| format!("cannot create a scratch directory: {e}"))?;
+        let inline = scratch.path().join("values.json");
+        std::fs::write(&inline, values).map_err(|e| format!("cannot write the values: {e}"))?;
+        let mut options = HelmOptions::default();
+        options.release_name = release;
+        options.namespace = namespace;
+        options.values_files = files;
+        options.values_files.push(inline);
+        let output = render_chart(&chart_dir, &options)
+            .map_err(|e| format!("render failed: {}", chain(&e)))?;
+        let objects = output
+            .objects()
+            .map_err(|e| format!("render failed: {}", chain(&e)))?;
+        Ok(objects.into_iter().map(|o| o.object).collect())
+    })
+    .await
+    .map_err(|e| format!("the render task failed: {e}"))?
+}
+
+async fn cleanup(hr: &HelmRelease, ctx: &Context) -> Result<Action, Error> {
+    let key = key_of(hr);
+    ctx.forget(KIND, &key);
+    let inventory = hr
+        .status
+        .as_ref()
+        .and_then(|s| s.inventory.clone())
+        .unwrap_or_default();
+    if hr.spec.suspend || inventory.is_empty() {
+        return Ok(Action::await_change());
+    }
+    let client = client_as(ctx, &key.namespace, hr.spec.service_account_name.as_deref()).map_err(
+        |message| Error::Cleanup {
+            key: key.clone(),
+            message,
+        },
+    )?;
+    let (deleted, errors) = sync::prune_all(Discovery::new(client), &inventory, 16).await;
+    if !errors.is_empty() {
+        return Err(Error::Cleanup {
+            key,
+            message: errors.join("; "),
+        });
+    }
+    let n = deleted.count(gitops_core::changeset::Action::Deleted);
+    ctx.observer.add_pruned(KIND, n as u64);
+    events::publish(
+        ctx,
+        &hr.object_ref(&()),
+        true,
+        "Uninstalled",
+        "Delete",
+        &format!("pruned {n} objects on deletion"),
+    )
+    .await;
+    Ok(Action::await_change())
+}
+
+async fn write_status(
+    ctx: &Context,
+    hr: &HelmRelease,
+    key: &UnitKey,
+    old: &HelmReleaseStatus,
+    status: &HelmReleaseStatus,
+    force: bool,
+) -> Result<(), Error> {
+    if old == status && !force {
+        return Ok(());
+    }
+    let patch =
+        json!({"apiVersion": gitops_core::api::API_VERSION, "kind": KIND, "status": status});
+    ctx.api::<HelmRelease>(&key.namespace)
+        .patch_status(
+            &key.name,
+            &PatchParams::apply(FIELD_MANAGER).force(),
+            &Patch::Apply(&patch),
+        )
+        .await
+        .map_err(|source| Error::Status {
+            kind: KIND,
+            key: key.clone(),
+            source,
+        })?;
+    events::publish_transitions(
+        ctx,
+        &hr.object_ref(&()),
+        &old.conditions,
+        &status.conditions,
+    )
+    .await;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_merge_deeply_with_later_values_winning() {
+        let mut base = json!({"a": {"b": 1, "c": 2}, "d": [1]})
+            .as_object()
+            .cloned()
+            .unwrap();
+        merge(
+            &mut base,
+            json!({"a": {"c": 3}, "d": [2], "e": true})
+                .as_object()
+                .cloned()
+                .unwrap(),
+        );
+        assert_eq!(
+            Value::Object(base),
+            json!({"a": {"b": 1, "c": 3}, "d": [2], "e": true})
+        );
+    }
+}
