@@ -20,8 +20,9 @@ use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Resource as _, ResourceExt as _};
 use serde_json::{Map, Value, json};
 
+use super::inputs::{artifact_of, client_as};
 use super::sync::{self, HealthChecks, UnitSync};
-use super::unit::{FINALIZER, artifact_of, client_as};
+use super::unit::FINALIZER;
 use super::{Context, Error, FIELD_MANAGER, chain, events, now};
 use crate::conditions::{self, reason};
 use crate::deps::UnitKey;
