@@ -178,3 +178,82 @@ async fn sigterm_releases_the_lease_so_the_standby_takes_over_at_once() {
     world.create_unit("app", json!({"path": "./app"})).await;
     world.ready_at("app", &world.head()).await;
 }
+
+/// Resident memory of a process in KiB (`VmRSS` of /proc).
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// The load figure: a commit that changes 10 units of 100 objects each, from the push
+/// to every unit Ready at the new revision, and the operator's memory idle and after the load.
+/// Ignored by default (it measures); run with `--ignored --nocapture`.
+#[tokio::test]
+#[ignore = "measurement; run explicitly"]
+async fn bench_ten_units_of_a_hundred_objects() {
+    let mut files = Vec::new();
+    for unit in 0..10 {
+        for object in 0..100 {
+            files.push((
+                format!("u{unit}/cm{object}.yaml"),
+                configmap_yaml(&format!("u{unit}-cm{object}"), "one"),
+            ));
+        }
+    }
+    let borrowed: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(p, c)| (p.as_str(), c.as_str()))
+        .collect();
+    let mut world = World::new("op-bench", &borrowed).await;
+    world.start_operator();
+    let pid = world.operator.as_ref().unwrap().child.id();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let idle = rss_kib(pid);
+    world.create_source("1s").await;
+    for unit in 0..10 {
+        world
+            .create_unit(
+                &format!("u{unit}"),
+                json!({"path": format!("./u{unit}"), "prune": true, "wait": true}),
+            )
+            .await;
+    }
+    let first = world.head();
+    let start = std::time::Instant::now();
+    for unit in 0..10 {
+        world.ready_at(&format!("u{unit}"), &first).await;
+    }
+    let initial = start.elapsed();
+    let changes: Vec<(String, String)> = (0..10)
+        .flat_map(|unit| (0..100).map(move |object| (unit, object)))
+        .map(|(unit, object)| {
+            (
+                format!("u{unit}/cm{object}.yaml"),
+                configmap_yaml(&format!("u{unit}-cm{object}"), "two"),
+            )
+        })
+        .collect();
+    let changes: Vec<(&str, Option<&str>)> = changes
+        .iter()
+        .map(|(p, c)| (p.as_str(), Some(c.as_str())))
+        .collect();
+    let second = world.commit(&changes);
+    let start = std::time::Instant::now();
+    for unit in 0..10 {
+        world.ready_at(&format!("u{unit}"), &second).await;
+    }
+    let update = start.elapsed();
+    let loaded = rss_kib(pid);
+    eprintln!(
+        "1,000 objects in 10 units: first sync {:.1}s, commit -> all Ready {:.1}s (1 s source interval); operator RSS idle {} MiB, after load {} MiB",
+        initial.as_secs_f64(),
+        update.as_secs_f64(),
+        idle / 1024,
+        loaded / 1024
+    );
+    assert!(update < Duration::from_secs(120));
+}
