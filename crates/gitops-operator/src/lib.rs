@@ -25,6 +25,7 @@ pub mod conditions;
 mod controller;
 pub mod deps;
 pub mod duration;
+pub mod gc;
 mod leader;
 pub mod observe;
 pub mod plan;

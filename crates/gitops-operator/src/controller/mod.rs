@@ -273,6 +273,9 @@ pub(crate) async fn run(shared: Shared, stop: impl Future<Output = ()> + Send + 
                 tracing::debug!(error = %chain(&e), "HelmRelease controller");
             }
         });
+    let repos_api_for_gc = repos_api.clone();
+    let artifacts_dir = context.artifacts_dir();
+    let stop_rx_gc = stop_rx.clone();
     let sources = Controller::new(repos_api, wc)
         .with_config(controller_config)
         .graceful_shutdown_on(crate::stopped(stop_rx))
@@ -282,5 +285,59 @@ pub(crate) async fn run(shared: Shared, stop: impl Future<Output = ()> + Send + 
                 tracing::debug!(error = %chain(&e), "GitRepository controller");
             }
         });
-    tokio::join!(units, releases, sources);
+    let collector = collect_garbage(repos_api_for_gc, artifacts_dir, crate::stopped(stop_rx_gc));
+    tokio::join!(units, releases, sources, collector);
+}
+
+/// Removes unreferenced artifacts every few minutes (see [`crate::gc`]).
+async fn collect_garbage(repos: Api<GitRepository>, dir: PathBuf, stop: impl Future<Output = ()>) {
+    let work = async {
+        loop {
+            tokio::time::sleep(Duration::from_secs(300)).await;
+            let Ok(list) = repos.list(&Default::default()).await else {
+                continue;
+            };
+            let referenced = list
+                .items
+                .iter()
+                .filter_map(|r| r.status.as_ref()?.artifact.as_ref()?.path.clone())
+                .filter_map(|p| {
+                    Some(
+                        std::path::Path::new(&p)
+                            .file_name()?
+                            .to_string_lossy()
+                            .into_owned(),
+                    )
+                })
+                .collect();
+            let dir = dir.clone();
+            let _ = tokio::task::spawn_blocking(move || {
+                let Ok(entries) = std::fs::read_dir(&dir) else {
+                    return;
+                };
+                let stored: Vec<crate::gc::StoredDir> = entries
+                    .flatten()
+                    .filter_map(|e| {
+                        let age = e.metadata().ok()?.modified().ok()?.elapsed().unwrap_or_default();
+                        Some(crate::gc::StoredDir {
+                            name: e.file_name().to_string_lossy().into_owned(),
+                            age,
+                        })
+                    })
+                    .collect();
+                for name in crate::gc::garbage(&stored, &referenced, crate::gc::GRACE) {
+                    let path = dir.join(&name);
+                    match std::fs::remove_dir_all(&path) {
+                        Ok(()) => tracing::info!(path = %path.display(), "removed an unreferenced artifact"),
+                        Err(e) => tracing::warn!(path = %path.display(), error = %e, "cannot remove an artifact"),
+                    }
+                }
+            })
+            .await;
+        }
+    };
+    tokio::select! {
+        () = work => {}
+        () = stop => {}
+    }
 }
