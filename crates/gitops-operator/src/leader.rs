@@ -3,7 +3,7 @@
 //! the controllers at once (their in-flight reconciliations are dropped), so two replicas never
 //! apply at the same time. On shutdown the Lease is released for the standby.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use futures::StreamExt as _;
@@ -52,12 +52,16 @@ pub(crate) async fn run_as_leader(
     shared: Shared,
 ) -> anyhow::Result<()> {
     let duration = lease.duration.as_secs().max(2);
-    let params = LeaseParams::new(identity, duration, grace(lease.duration).min(duration - 1));
+    let margin = grace(lease.duration).min(duration - 1);
+    let params = LeaseParams::new(identity, duration, margin);
     let election = Election {
         client,
         name: lease.name.clone(),
         namespace: lease.namespace.clone(),
         params,
+        identity: identity.to_owned(),
+        duration,
+        grace: margin,
     };
     let manager = election.manager().await.with_context(|| {
         format!(
@@ -121,6 +125,9 @@ struct Election {
     name: String,
     namespace: String,
     params: LeaseParams,
+    identity: String,
+    duration: u64,
+    grace: u64,
 }
 
 impl Election {
@@ -136,10 +143,15 @@ impl Election {
     }
 
     /// Keeps trying to acquire (and then renew) the Lease, publishing whether this replica
-    /// leads. kube-lease-manager sleeps until a held Lease expires; a watch on the Lease
-    /// replaces a standby's manager (whose fresh state re-reads the Lease) as soon as the holder
-    /// releases it on a graceful shutdown, so the standby takes over at once instead of after
-    /// the full Lease duration. Releases the Lease when `leading` is closed.
+    /// leads. Besides kube-lease-manager's own loop, a watch on the Lease:
+    /// - replaces a standby's manager (whose fresh state re-reads the Lease) as soon as the
+    ///   holder releases it on a graceful shutdown, so the standby takes over at once instead of
+    ///   after the full Lease duration (the manager sleeps until a held Lease expires);
+    /// - steps down at once when the Lease names another holder, or when this replica's own
+    ///   renewal has not been seen before the Lease would expire (renewals failing), so that it
+    ///   never applies while another replica may lead.
+    ///
+    /// Releases the Lease when `leading` is closed.
     async fn run(
         self,
         mut manager: LeaseManager,
@@ -147,19 +159,34 @@ impl Election {
     ) -> Result<(), LeaseManagerError> {
         let leases: kube::Api<Lease> = kube::Api::namespaced(self.client.clone(), &self.namespace);
         let config = watcher::Config::default().fields(&format!("metadata.name={}", self.name));
-        let mut released = watcher::watcher(leases, config)
+        let identity = self.identity.clone();
+        let mut observed = watcher::watcher(leases, config)
             .applied_objects()
-            .filter_map(|lease| async move {
-                let holder = lease.ok()?.spec?.holder_identity;
-                holder.is_none_or(|h| h.is_empty()).then_some(())
+            .filter_map(move |lease| {
+                let identity = identity.clone();
+                async move {
+                    let spec = lease.ok()?.spec.unwrap_or_default();
+                    Some(holder_of(spec.holder_identity.as_deref(), &identity))
+                }
             })
             .boxed();
+        // Until when this replica's leadership is known to be valid (local clock): a Lease
+        // seen renewed is valid for its duration; the manager renews `grace` before the end, so
+        // half of that is left as a margin for the watch's latency.
+        let margin = Duration::from_millis(self.grace * 500);
+        let term = Duration::from_secs(self.duration).saturating_sub(margin);
+        let mut valid_until = Instant::now();
+        let mut tick = tokio::time::interval(Duration::from_millis(500));
         loop {
+            let lead = *leading.borrow();
             tokio::select! {
                 biased;
                 () = leading.closed() => return manager.release().await,
                 changed = manager.changed() => match changed {
                     Ok(state) => {
+                        if state {
+                            valid_until = Instant::now() + term;
+                        }
                         if leading.send(state).is_err() {
                             return manager.release().await;
                         }
@@ -169,22 +196,64 @@ impl Election {
                         tokio::time::sleep(Duration::from_secs(1)).await;
                     }
                 },
-                Some(()) = released.next() => {
-                    if !*leading.borrow() {
-                        match self.manager().await {
-                            Ok(fresh) => manager = fresh,
-                            Err(e) => tracing::warn!(error = %e, "leader election"),
-                        }
+                Some(holder) = observed.next() => match holder {
+                    Holder::Nobody if !lead => manager = self.fresh(manager).await,
+                    Holder::Me => valid_until = Instant::now() + term,
+                    Holder::Other if lead => {
+                        tracing::warn!("another replica holds the leader Lease: stepping down");
+                        let _ = leading.send(false);
+                        manager = self.fresh(manager).await;
                     }
+                    _ => {}
+                },
+                _ = tick.tick(), if lead && Instant::now() > valid_until => {
+                    tracing::warn!("the leader Lease was not renewed in time: stepping down");
+                    let _ = leading.send(false);
+                    manager = self.fresh(manager).await;
                 }
             }
         }
+    }
+
+    /// A new manager (re-reading the Lease), or the old one when that fails.
+    async fn fresh(&self, old: LeaseManager) -> LeaseManager {
+        match self.manager().await {
+            Ok(fresh) => fresh,
+            Err(e) => {
+                tracing::warn!(error = %e, "leader election");
+                old
+            }
+        }
+    }
+}
+
+/// Who holds the Lease, from this replica's point of view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Holder {
+    Nobody,
+    Me,
+    Other,
+}
+
+fn holder_of(holder: Option<&str>, me: &str) -> Holder {
+    match holder {
+        None | Some("") => Holder::Nobody,
+        Some(h) if h == me => Holder::Me,
+        Some(_) => Holder::Other,
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_holder_is_nobody_me_or_another_replica() {
+        assert_eq!(holder_of(None, "a"), Holder::Nobody);
+        assert_eq!(holder_of(Some(""), "a"), Holder::Nobody);
+        assert_eq!(holder_of(Some("a"), "a"), Holder::Me);
+        assert_eq!(holder_of(Some("b"), "a"), Holder::Other);
+    }
 
     #[test]
     fn renewal_margin_is_a_third_of_the_lease() {

@@ -25,6 +25,7 @@ async fn killing_the_leader_hands_over_to_the_standby_without_double_applies() {
         .await;
     world.ready_at("app", &world.head()).await;
     assert!(leader.log().contains("reconciled"), "{}", leader.log());
+    assert!(!leader.log().contains("stepping down"), "{}", leader.log());
     leader.kill();
     let killed_log = standby.log();
     assert!(
@@ -256,4 +257,52 @@ async fn bench_ten_units_of_a_hundred_objects() {
         loaded / 1024
     );
     assert!(update < Duration::from_secs(120));
+}
+
+#[tokio::test]
+async fn a_leader_that_sees_another_holder_stops_applying_at_once() {
+    let mut world = World::new(
+        "op-intruder",
+        &[("app/cm.yaml", &configmap_yaml("a", "one"))],
+    )
+    .await;
+    world.start_operator();
+    world.create_source("1s").await;
+    world
+        .create_unit("app", json!({"path": "./app", "interval": "1m"}))
+        .await;
+    let first = world.head();
+    world.ready_at("app", &first).await;
+    // Another replica takes the Lease (as after a partition): this one must stop at once.
+    let leases: Api<k8s_openapi::api::coordination::v1::Lease> = world.ns.api();
+    let now = Timestamp::now();
+    leases
+        .patch(
+            "gitops-operator",
+            &PatchParams::default(),
+            &Patch::Merge(
+                json!({"spec": {"holderIdentity": "intruder", "leaseDurationSeconds": 600,
+                "acquireTime": format!("{now:.6}"), "renewTime": format!("{now:.6}")}}),
+            ),
+        )
+        .await
+        .unwrap();
+    let operator = world.operator.as_ref().unwrap();
+    eventually("the operator steps down", LONG, || async {
+        Ok(operator
+            .log()
+            .contains("another replica holds the leader Lease")
+            .then_some(()))
+    })
+    .await
+    .unwrap();
+    let second = world.commit(&[("app/cm.yaml", Some(&configmap_yaml("a", "two")))]);
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let unit = world.units().get("app").await.unwrap();
+    assert_eq!(
+        unit.status.unwrap().last_applied_revision,
+        Some(first),
+        "applied {second} without the Lease"
+    );
+    assert_eq!(world.configmap_data("a").await.as_deref(), Some("one"));
 }
