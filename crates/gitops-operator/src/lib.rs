@@ -56,7 +56,7 @@ pub enum LogFormat {
 #[command(
     name = "gitops-operator",
     version,
-    about = "Reconciles GitRepositories and Kustomizations of gitops.rs/v1alpha1"
+    about = "Reconciles the GitRepositories, Kustomizations and HelmReleases (gitops.rs/v1alpha1) of a cluster"
 )]
 pub struct Args {
     /// Kubeconfig file; without it, KUBECONFIG, ~/.kube/config or the in-cluster service account

@@ -85,7 +85,7 @@ async fn a_label_selector_shards_objects_and_probes_answer() {
     let world = World::new("op-shard", &files).await;
     let port = free_port();
     let addr = format!("127.0.0.1:{port}");
-    let _operator = Operator::start_with(
+    let operator = Operator::start_with(
         world.name(),
         "gitops-operator",
         &[
@@ -95,6 +95,8 @@ async fn a_label_selector_shards_objects_and_probes_answer() {
             &addr,
             "--watch-label-selector",
             "shard=one",
+            "--log-format",
+            "json",
         ],
     );
     let repo: GitRepository = serde_json::from_value(json!({
@@ -130,6 +132,17 @@ async fn a_label_selector_shards_objects_and_probes_answer() {
     })
     .await
     .unwrap();
+    // One JSON object per log line; a reconcile names kind, namespace, name, revision, duration.
+    let log = operator.log();
+    let reconciled: Value = log
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|l| l["message"] == "reconciled" && l["kind"] == "Kustomization")
+        .unwrap_or_else(|| panic!("no JSON `reconciled` line in:\n{log}"));
+    assert_eq!(reconciled["name"], "a");
+    assert_eq!(reconciled["namespace"], world.name());
+    assert_eq!(reconciled["revision"], world.head());
+    assert!(reconciled["duration_ms"].is_u64(), "{reconciled}");
     // The other shard's unit is not touched: no status, no objects.
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert!(world.units().get("b").await.unwrap().status.is_none());
