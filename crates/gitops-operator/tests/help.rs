@@ -1,4 +1,5 @@
 //! The operator's flags as `--help` prints them, and a bad flag's error.
+#![allow(clippy::unwrap_used)]
 
 use std::process::Command;
 
