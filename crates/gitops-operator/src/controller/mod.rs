@@ -254,9 +254,15 @@ pub(crate) async fn run(shared: Shared, stop: impl Future<Output = ()> + Send + 
                 tracing::debug!(error = %chain(&e), "Kustomization controller");
             }
         });
+    let releases_api_deps = releases_api.clone();
     let releases = Controller::new(releases_api, wc.clone()).with_config(controller_config.clone());
     let release_store = releases.store();
     let releases = releases
+        .watches(
+            releases_api_deps,
+            wc.clone(),
+            release::dependents_mapper(release_store.clone()),
+        )
         .watches(
             repos_api.clone(),
             wc.clone(),

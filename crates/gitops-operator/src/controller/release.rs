@@ -1,8 +1,8 @@
 //! The HelmRelease controller, in a first form: a chart from a GitRepository path rendered by the
 //! native Helm engine with `values` and `valuesFrom`, applied as one unit with its inventory in
 //! `status.inventory` (no Helm release Secrets), pruned like a unit, every object waited for,
-//! uninstalled (pruned) on deletion. Not yet: hooks as separate phases, remediation (rollback),
-//! `chartRef`, HelmRepository charts, `dependsOn`.
+//! uninstalled (pruned) on deletion; `dependsOn` (other HelmReleases) event-driven as for units.
+//! Not yet: hooks as separate phases, remediation (rollback), `chartRef`, HelmRepository charts.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -25,7 +25,7 @@ use super::sync::{self, HealthChecks, UnitSync};
 use super::unit::FINALIZER;
 use super::{Context, Error, FIELD_MANAGER, chain, events, now};
 use crate::conditions::{self, reason};
-use crate::deps::UnitKey;
+use crate::deps::{self, DependencyGraph, DependencyState, DependencyView, UnitKey};
 use crate::duration;
 use crate::plan::{self, Plan, UnitFacts};
 
@@ -61,6 +61,77 @@ pub(crate) fn source_mapper(
             .map(|hr| ObjectRef::from_obj(&**hr))
             .collect()
     }
+}
+
+fn dependencies_of(hr: &HelmRelease) -> Vec<UnitKey> {
+    let namespace = hr.namespace().unwrap_or_default();
+    hr.spec
+        .depends_on
+        .iter()
+        .map(|d| {
+            UnitKey::new(
+                d.namespace.clone().unwrap_or_else(|| namespace.clone()),
+                &d.name,
+            )
+        })
+        .collect()
+}
+
+/// Maps a changed HelmRelease to the releases that depend on it, so that they start as soon as
+/// it turns Ready.
+pub(crate) fn dependents_mapper(
+    store: Store<HelmRelease>,
+) -> impl Fn(HelmRelease) -> Vec<ObjectRef<HelmRelease>> + Send + Sync + 'static {
+    move |changed| {
+        let graph = DependencyGraph::new(
+            store
+                .state()
+                .iter()
+                .map(|r| (key_of(r), dependencies_of(r))),
+        );
+        graph
+            .dependents_of(&key_of(&changed))
+            .into_iter()
+            .map(|k| ObjectRef::new(&k.name).within(&k.namespace))
+            .collect()
+    }
+}
+
+async fn dependency_state(ctx: &Context, dep: &UnitKey) -> DependencyState {
+    let found = match ctx
+        .api::<HelmRelease>(&dep.namespace)
+        .get_opt(&dep.name)
+        .await
+    {
+        Ok(found) => found,
+        Err(e) => return DependencyState::NotReady(format!("cannot read it: {e}")),
+    };
+    let Some(release) = found else {
+        return deps::dependency_state(None);
+    };
+    let status = release.status.clone().unwrap_or_default();
+    let ready = gitops_core::api::status::find_condition(&status.conditions, "Ready");
+    let source_revision = match &release.spec.chart {
+        Some(chart) => artifact_of(
+            ctx,
+            &chart.spec.source_ref,
+            &dep.namespace,
+            "spec.chart.spec.sourceRef",
+        )
+        .await
+        .ok()
+        .map(|a| a.revision),
+        None => None,
+    };
+    let view = DependencyView {
+        ready: ready.is_some_and(|c| c.status == gitops_core::api::ConditionStatus::True),
+        ready_message: ready.map(|c| c.message.clone()),
+        generation: release.meta().generation,
+        observed_generation: status.observed_generation,
+        last_applied_revision: status.last_applied_revision,
+        source_revision,
+    };
+    deps::dependency_state(Some(&view))
 }
 
 /// Reconciles one HelmRelease (through the finalizer, so that deletion uninstalls).
@@ -199,6 +270,26 @@ async fn apply(hr: &HelmRelease, ctx: &Context) -> Result<Action, Error> {
     let Some(root) = artifact.dir.filter(|d| d.is_dir()) else {
         return Ok(Action::requeue(ARTIFACT_WAIT));
     };
+    // dependsOn names other HelmReleases (as in Flux); fresh reads, as for units.
+    let mut states = Vec::new();
+    for dep in dependencies_of(hr) {
+        let state = dependency_state(ctx, &dep).await;
+        states.push((dep, state));
+    }
+    if let Some(message) = deps::first_not_ready(&states) {
+        return fail(
+            ctx,
+            hr,
+            &key,
+            &old,
+            status,
+            reason::DEPENDENCY_NOT_READY,
+            message,
+            false,
+            Action::requeue(interval),
+        )
+        .await;
+    }
     let values = match values(hr, ctx, &key).await {
         Ok(v) => v,
         Err(message) => {
@@ -228,8 +319,10 @@ async fn apply(hr: &HelmRelease, ctx: &Context) -> Result<Action, Error> {
         spec_changed: generation != old.observed_generation,
         requested: requested.is_some() && requested != old.last_handled_reconcile_at,
         failed: !conditions::is_ready(&old.conditions),
-        was_waiting_for_dependencies: conditions::ready_reason(&old.conditions)
-            == Some(reason::ARTIFACT_FAILED),
+        was_waiting_for_dependencies: matches!(
+            conditions::ready_reason(&old.conditions),
+            Some(reason::ARTIFACT_FAILED | reason::DEPENDENCY_NOT_READY)
+        ),
         since_last_run: memory.last_run.map(|t| t.elapsed()),
         since_failure: memory.last_failure.map(|t| t.elapsed()),
         failures: memory.failures,

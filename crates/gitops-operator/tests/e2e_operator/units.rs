@@ -509,3 +509,95 @@ async fn a_requested_reconcile_fetches_and_applies_at_once() {
         Some("now-1")
     );
 }
+
+#[tokio::test]
+async fn helm_releases_render_with_values_wait_for_their_dependencies_and_uninstall() {
+    let chart = "apiVersion: v2\nname: demo\nversion: 0.1.0\n";
+    let values = "greeting: hi\nname: default\n";
+    let template = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\ndata:\n  key: {{ .Values.greeting }}-{{ .Values.name }}\n";
+    let mut world = World::new(
+        "op-helm",
+        &[
+            ("charts/demo/Chart.yaml", chart),
+            ("charts/demo/values.yaml", values),
+            ("charts/demo/templates/cm.yaml", template),
+        ],
+    )
+    .await;
+    let vals: ConfigMap = serde_json::from_value(json!({
+        "metadata": {"name": "vals"}, "data": {"values.yaml": "greeting: hello\n"}}))
+    .unwrap();
+    world
+        .configmaps()
+        .create(&PostParams::default(), &vals)
+        .await
+        .unwrap();
+    world.start_operator();
+    world.create_source("1m").await;
+    let releases = world.ns.api::<gitops_core::api::HelmRelease>();
+    let chart_ref = json!({"spec": {"chart": "./charts/demo", "sourceRef": {"kind": "GitRepository", "name": "repo"}}});
+    // The dependent first: it must wait.
+    for (name, spec) in [
+        (
+            "second",
+            json!({"chart": chart_ref, "values": {"name": "two"}, "dependsOn": [{"name": "first"}]}),
+        ),
+        (
+            "first",
+            json!({"chart": chart_ref, "values": {"name": "one"},
+            "valuesFrom": [{"kind": "ConfigMap", "name": "vals"}]}),
+        ),
+    ] {
+        let release: gitops_core::api::HelmRelease = serde_json::from_value(json!({
+            "apiVersion": "gitops.rs/v1alpha1", "kind": "HelmRelease",
+            "metadata": {"name": name, "namespace": world.name()}, "spec": spec,
+        }))
+        .unwrap();
+        releases
+            .create(&PostParams::default(), &release)
+            .await
+            .unwrap();
+    }
+    let head = world.head();
+    let mut ready_at = Vec::new();
+    for name in ["first", "second"] {
+        let release = eventually(&format!("release {name} Ready"), LONG, || async {
+            let release = releases.get(name).await?;
+            let status = release.status.clone().unwrap_or_default();
+            let ok = ready(&status.conditions).is_some_and(|c| c.status.as_str() == "True")
+                && status.last_applied_revision.as_deref() == Some(head.as_str());
+            Ok(ok.then_some(release))
+        })
+        .await
+        .unwrap();
+        let status = release.status.unwrap();
+        let at: Timestamp = ready(&status.conditions)
+            .unwrap()
+            .last_transition_time
+            .parse()
+            .unwrap();
+        ready_at.push(at);
+    }
+    assert!(
+        ready_at[0] <= ready_at[1],
+        "second was Ready before first: {ready_at:?}"
+    );
+    assert_eq!(
+        world.configmap_data("first").await.as_deref(),
+        Some("hello-one")
+    );
+    assert_eq!(
+        world.configmap_data("second").await.as_deref(),
+        Some("hi-two")
+    );
+    releases
+        .delete("first", &DeleteParams::default())
+        .await
+        .unwrap();
+    eventually("first uninstalled", LONG, || async {
+        let gone = releases.get_opt("first").await?.is_none();
+        Ok((gone && world.configmap_data("first").await.is_none()).then_some(()))
+    })
+    .await
+    .unwrap();
+}
