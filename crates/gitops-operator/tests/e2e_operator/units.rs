@@ -301,6 +301,26 @@ async fn drift_is_healed_by_default_and_only_reported_with_drift_policy_report()
     assert_eq!(drifted.reason, "DriftDetected");
     let object = format!("ConfigMap/{}/reported", world.name());
     assert!(drifted.message.contains(&object), "{}", drifted.message);
+    // The report is also a Warning Event naming the object.
+    let events: Api<k8s_openapi::api::events::v1::Event> = world.ns.api();
+    eventually(
+        "a DriftDetected warning naming the object",
+        LONG,
+        || async {
+            let list = events.list(&Default::default()).await?;
+            Ok(list
+                .items
+                .iter()
+                .any(|e| {
+                    e.reason.as_deref() == Some("DriftDetected")
+                        && e.type_.as_deref() == Some("Warning")
+                        && e.note.as_deref().is_some_and(|n| n.contains(&object))
+                })
+                .then_some(()))
+        },
+    )
+    .await
+    .unwrap();
     // Two more intervals: still not restored.
     tokio::time::sleep(Duration::from_secs(5)).await;
     assert_eq!(
