@@ -1,12 +1,17 @@
 //! The gitops operator: the pull-model agent that turns Git changes into cluster changes.
 //!
-//! Two controllers (kube-runtime) run while this replica holds the leader Lease:
+//! Three controllers (kube-runtime) run while this replica holds the leader Lease:
 //! - [`GitRepository`](gitops_core::api::GitRepository): fetches on its interval and on demand
 //!   (`reconcile.gitops.rs/requestedAt`), stores the artifact under the storage path and reports
 //!   `status.artifact`;
 //! - [`Kustomization`](gitops_core::api::Kustomization): renders its path of the source's
 //!   artifact, applies it in stages, prunes what left, health-checks, heals or reports drift,
-//!   and starts as soon as its `dependsOn` are Ready (a watch, not a periodic requeue).
+//!   and starts as soon as its `dependsOn` are Ready (a watch, not a periodic requeue);
+//! - [`HelmRelease`](gitops_core::api::HelmRelease): renders a chart of a GitRepository with
+//!   `values`/`valuesFrom` and applies it as a unit (first form: no hook phases, no remediation).
+//!
+//! Leader election ([`Args::enable_leader_election`]) keeps one replica applying; the probes are
+//! in [`serve`], the metrics hook in [`observe`], artifact garbage collection in [`gc`].
 //!
 //! The decisions are pure modules with their own tests: [`deps`] (dependency readiness and
 //! cycles), [`plan`] (what a wake-up should do, backoff), [`conditions`] (status conditions and
