@@ -61,7 +61,6 @@ pub(crate) async fn run_as_leader(
         params,
         identity: identity.to_owned(),
         duration,
-        grace: margin,
     };
     let manager = election.manager().await.with_context(|| {
         format!(
@@ -127,7 +126,6 @@ struct Election {
     params: LeaseParams,
     identity: String,
     duration: u64,
-    grace: u64,
 }
 
 impl Election {
@@ -170,11 +168,12 @@ impl Election {
                 }
             })
             .boxed();
-        // Until when this replica's leadership is known to be valid (local clock): a Lease
-        // seen renewed is valid for its duration; the manager renews `grace` before the end, so
-        // half of that is left as a margin for the watch's latency.
-        let margin = Duration::from_millis(self.grace * 500);
-        let term = Duration::from_secs(self.duration).saturating_sub(margin);
+        // Until when this replica's leadership is known to be valid, on the local clock (so
+        // clock skew with the API server does not matter): a Lease seen renewed is valid for its
+        // duration. The manager renews `grace` before that, which leaves room for the watch's
+        // latency; a standby acquires only after the duration and needs requests of its own
+        // before it applies anything.
+        let term = Duration::from_secs(self.duration);
         let mut valid_until = Instant::now();
         let mut tick = tokio::time::interval(Duration::from_millis(500));
         loop {
