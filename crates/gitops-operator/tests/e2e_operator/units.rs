@@ -621,3 +621,61 @@ async fn helm_releases_render_with_values_wait_for_their_dependencies_and_uninst
     .await
     .unwrap();
 }
+
+#[tokio::test]
+async fn force_recreates_an_object_whose_immutable_fields_changed() {
+    let immutable = |value: &str| {
+        format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{name}}\nimmutable: true\ndata:\n  key: {value}\n"
+        )
+    };
+    let forced = immutable("one").replace("{name}", "forced");
+    let plain = immutable("one").replace("{name}", "plain");
+    let mut world = World::new(
+        "op-force",
+        &[("forced/cm.yaml", &forced), ("plain/cm.yaml", &plain)],
+    )
+    .await;
+    world.start_operator();
+    world.create_source("1s").await;
+    world
+        .create_unit("forced", json!({"path": "./forced", "force": true}))
+        .await;
+    world
+        .create_unit("plain", json!({"path": "./plain", "retryInterval": "1m"}))
+        .await;
+    let first = world.head();
+    world.ready_at("forced", &first).await;
+    world.ready_at("plain", &first).await;
+    let second = world.commit(&[
+        (
+            "forced/cm.yaml",
+            Some(&immutable("two").replace("{name}", "forced")),
+        ),
+        (
+            "plain/cm.yaml",
+            Some(&immutable("two").replace("{name}", "plain")),
+        ),
+    ]);
+    world.ready_at("forced", &second).await;
+    assert_eq!(world.configmap_data("forced").await.as_deref(), Some("two"));
+    let units = world.units();
+    let unit = eventually(
+        "plain: Ready=False at the second revision",
+        LONG,
+        || async {
+            let unit = units.get("plain").await?;
+            let status = unit.status.clone().unwrap_or_default();
+            let failed = ready(&status.conditions).is_some_and(|c| c.status.as_str() == "False");
+            Ok(
+                (failed && status.last_attempted_revision.as_deref() == Some(second.as_str()))
+                    .then_some(unit),
+            )
+        },
+    )
+    .await
+    .unwrap();
+    let message = &condition(&unit, "Ready").unwrap().message;
+    assert!(message.contains("immutable"), "{message}");
+    assert_eq!(world.configmap_data("plain").await.as_deref(), Some("one"));
+}
