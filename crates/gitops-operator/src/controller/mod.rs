@@ -2,6 +2,7 @@
 //! recorder, and per-object memory of the last run and failures (for intervals and backoff).
 
 mod events;
+mod hooks;
 mod inputs;
 mod release;
 mod source;

@@ -1,8 +1,9 @@
 //! The HelmRelease controller, in a first form: a chart from a GitRepository path rendered by the
 //! native Helm engine with `values` and `valuesFrom`, applied as one unit with its inventory in
 //! `status.inventory` (no Helm release Secrets), pruned like a unit, every object waited for,
-//! uninstalled (pruned) on deletion; `dependsOn` (other HelmReleases) event-driven as for units.
-//! Not yet: hooks as separate phases, remediation (rollback), `chartRef`, HelmRepository charts.
+//! uninstalled (pruned) on deletion; `dependsOn` (other HelmReleases) event-driven as for units;
+//! pre/post install and upgrade hooks in Helm's order ([`super::hooks`]). Not yet: remediation
+//! (rollback), test hooks, `chartRef`, HelmRepository charts.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -20,6 +21,7 @@ use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Resource as _, ResourceExt as _};
 use serde_json::{Map, Value, json};
 
+use super::hooks::{self, Hook};
 use super::inputs::{artifact_of, client_as};
 use super::sync::{self, HealthChecks, UnitSync};
 use super::unit::FINALIZER;
@@ -349,7 +351,7 @@ async fn apply(hr: &HelmRelease, ctx: &Context) -> Result<Action, Error> {
         .target_namespace
         .clone()
         .unwrap_or_else(|| key.namespace.clone());
-    let objects = match render(
+    let (objects, hooks) = match render(
         &root,
         &chart.spec.chart,
         &chart.spec.values_files,
@@ -384,6 +386,27 @@ async fn apply(hr: &HelmRelease, ctx: &Context) -> Result<Action, Error> {
             .await;
         }
     };
+    let (pre, post) = if installing {
+        ("pre-install", "post-install")
+    } else {
+        ("pre-upgrade", "post-upgrade")
+    };
+    let hook_apply = ApplyOptions {
+        field_manager: FIELD_MANAGER.to_owned(),
+        default_namespace: namespace.clone(),
+        timeout,
+        force: true,
+        ..ApplyOptions::default()
+    };
+    let pre_hooks: Vec<Hook> = hooks::for_event(&hooks, pre).into_iter().cloned().collect();
+    if let Err(message) =
+        hooks::run(discovery.clone(), pre_hooks, hook_apply.clone(), timeout).await
+    {
+        return finish_failure(
+            ctx, hr, &key, &old, status, installing, message, start, interval,
+        )
+        .await;
+    }
     let options = UnitSync {
         apply: ApplyOptions {
             field_manager: FIELD_MANAGER.to_owned(),
@@ -396,7 +419,7 @@ async fn apply(hr: &HelmRelease, ctx: &Context) -> Result<Action, Error> {
         timeout,
     };
     let synced = sync::sync_unit(
-        discovery,
+        discovery.clone(),
         objects,
         status.inventory.clone().unwrap_or_default(),
         options,
@@ -418,6 +441,16 @@ async fn apply(hr: &HelmRelease, ctx: &Context) -> Result<Action, Error> {
         .filter(|h| h.outcome != WaitOutcome::Ready)
     {
         let message = format!("health check failed: {}", sync::describe_unhealthy(health));
+        return finish_failure(
+            ctx, hr, &key, &old, status, installing, message, start, interval,
+        )
+        .await;
+    }
+    let post_hooks: Vec<Hook> = hooks::for_event(&hooks, post)
+        .into_iter()
+        .cloned()
+        .collect();
+    if let Err(message) = hooks::run(discovery, post_hooks, hook_apply, timeout).await {
         return finish_failure(
             ctx, hr, &key, &old, status, installing, message, start, interval,
         )
@@ -603,7 +636,7 @@ async fn render(
     values: &str,
     release: String,
     namespace: String,
-) -> Result<Vec<Object>, String> {
+) -> Result<(Vec<Object>, Vec<Hook>), String> {
     let chart_dir = root.join(chart.trim_start_matches("./"));
     if !chart_dir.starts_with(root) || chart.contains("..") {
         return Err(format!("spec.chart.spec.chart `{chart}` leaves the source"));
@@ -613,7 +646,7 @@ async fn render(
         .map(|f| root.join(f.trim_start_matches("./")))
         .collect();
     let values = values.to_owned();
-    tokio::task::spawn_blocking(move || -> Result<Vec<Object>, String> {
+    tokio::task::spawn_blocking(move || -> Result<(Vec<Object>, Vec<Hook>), String> {
         let scratch =
             tempfile::tempdir().map_err(|e| format!("cannot create a scratch directory: {e}"))?;
         let inline = scratch.path().join("values.json");
@@ -625,13 +658,38 @@ async fn render(
         options.values_files.push(inline);
         let output = render_chart(&chart_dir, &options)
             .map_err(|e| format!("render failed: {}", chain(&e)))?;
-        let objects = output
-            .objects()
-            .map_err(|e| format!("render failed: {}", chain(&e)))?;
-        Ok(objects.into_iter().map(|o| o.object).collect())
+        split(&output).map_err(|e| format!("render failed: {e}"))
     })
     .await
     .map_err(|e| format!("the render task failed: {e}"))?
+}
+
+/// The release's objects (CRDs, then manifests in Helm's order) and its hooks.
+fn split(output: &gitops_render::helm::HelmOutput) -> Result<(Vec<Object>, Vec<Hook>), String> {
+    let (manifests, hooks) = output.sorted().map_err(|e| chain(&e))?;
+    let parse = |path: &str, text: &str| {
+        gitops_core::manifest::parse_yaml(
+            text,
+            Some(std::sync::Arc::from(std::path::Path::new(path))),
+            yaml::Schema::Yaml11,
+        )
+        .map_err(|e| chain(&e))
+    };
+    let mut main = Vec::new();
+    for (path, text) in &output.crds {
+        main.extend(parse(path, text)?.into_iter().map(|o| o.object));
+    }
+    for m in &manifests {
+        main.extend(parse(&m.path, &m.content)?.into_iter().map(|o| o.object));
+    }
+    let mut out = Vec::new();
+    for m in &hooks {
+        let events = m.hook.clone().unwrap_or_default();
+        for o in parse(&m.path, &m.content)? {
+            out.push(Hook::new(o.object, &events));
+        }
+    }
+    Ok((main, out))
 }
 
 async fn cleanup(hr: &HelmRelease, ctx: &Context) -> Result<Action, Error> {

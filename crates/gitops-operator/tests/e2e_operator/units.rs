@@ -535,12 +535,15 @@ async fn helm_releases_render_with_values_wait_for_their_dependencies_and_uninst
     let chart = "apiVersion: v2\nname: demo\nversion: 0.1.0\n";
     let values = "greeting: hi\nname: default\n";
     let template = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\ndata:\n  key: {{ .Values.greeting }}-{{ .Values.name }}\n";
+    // A pre-install hook that stays, and a post-install hook deleted once it succeeded.
+    let hooks = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-pre\n  annotations:\n    helm.sh/hook: pre-install,pre-upgrade\n    helm.sh/hook-weight: \"-1\"\ndata:\n  key: pre\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-post\n  annotations:\n    helm.sh/hook: post-install\n    helm.sh/hook-delete-policy: hook-succeeded\ndata:\n  key: post\n";
     let mut world = World::new(
         "op-helm",
         &[
             ("charts/demo/Chart.yaml", chart),
             ("charts/demo/values.yaml", values),
             ("charts/demo/templates/cm.yaml", template),
+            ("charts/demo/templates/hooks.yaml", hooks),
         ],
     )
     .await;
@@ -609,6 +612,33 @@ async fn helm_releases_render_with_values_wait_for_their_dependencies_and_uninst
     assert_eq!(
         world.configmap_data("second").await.as_deref(),
         Some("hi-two")
+    );
+    // Hooks ran: the pre-install one is there (and not in the inventory), the post-install one
+    // was deleted after it succeeded.
+    assert_eq!(
+        world.configmap_data("first-pre").await.as_deref(),
+        Some("pre")
+    );
+    assert_eq!(world.configmap_data("first-post").await, None);
+    let first = releases.get("first").await.unwrap();
+    let inventory = first.status.unwrap().inventory.unwrap();
+    assert_eq!(inventory.len(), 1, "{inventory:?}");
+    let configmaps = world.configmaps();
+    let created = |name: &'static str| {
+        let api = configmaps.clone();
+        async move {
+            api.get(name)
+                .await
+                .unwrap()
+                .metadata
+                .creation_timestamp
+                .unwrap()
+                .0
+        }
+    };
+    assert!(
+        created("first-pre").await <= created("first").await,
+        "the pre-install hook ran first"
     );
     releases
         .delete("first", &DeleteParams::default())
