@@ -2,8 +2,9 @@
 //! native Helm engine with `values` and `valuesFrom`, applied as one unit with its inventory in
 //! `status.inventory` (no Helm release Secrets), pruned like a unit, every object waited for,
 //! uninstalled (pruned) on deletion; `dependsOn` (other HelmReleases) event-driven as for units;
-//! pre/post install and upgrade hooks in Helm's order ([`super::hooks`]). Not yet: remediation
-//! (rollback), test hooks, `chartRef`, HelmRepository charts.
+//! pre/post install and upgrade hooks in Helm's order ([`super::hooks`]); upgrade failure
+//! remediation by rollback to the last good revision (`spec.upgrade.remediation`). Not yet:
+//! uninstall remediation, test hooks, `chartRef`, HelmRepository charts.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -33,6 +34,8 @@ use crate::plan::{self, Plan, UnitFacts};
 
 const KIND: &str = "HelmRelease";
 const ARTIFACT_WAIT: Duration = Duration::from_secs(2);
+/// Ready reason after a failed upgrade was rolled back to the last good revision.
+const ROLLED_BACK: &str = "RolledBack";
 /// First retry after a failure; it doubles with each further failure.
 const RETRY: Duration = Duration::from_secs(5);
 
@@ -329,6 +332,12 @@ async fn apply(hr: &HelmRelease, ctx: &Context) -> Result<Action, Error> {
         since_failure: memory.last_failure.map(|t| t.elapsed()),
         failures: memory.failures,
     };
+    // After a rollback, the failed revision is not tried again until something changes.
+    if conditions::ready_reason(&old.conditions) == Some(ROLLED_BACK)
+        && !(facts.new_revision || facts.spec_changed || facts.requested)
+    {
+        return Ok(Action::requeue(interval));
+    }
     if let Plan::Wait(wait) = plan::plan_unit(&facts, interval, RETRY.min(interval)) {
         return Ok(Action::requeue(wait));
     }
@@ -363,10 +372,13 @@ async fn apply(hr: &HelmRelease, ctx: &Context) -> Result<Action, Error> {
     {
         Ok(o) => o,
         Err(message) => {
-            return finish_failure(
-                ctx, hr, &key, &old, status, installing, message, start, interval,
-            )
-            .await;
+            let why = if installing {
+                "InstallFailed"
+            } else {
+                "UpgradeFailed"
+            };
+            return finish_failure(ctx, hr, &key, &old, status, why, message, start, interval)
+                .await;
         }
     };
     let discovery = match client_as(ctx, &key.namespace, hr.spec.service_account_name.as_deref()) {
@@ -386,75 +398,51 @@ async fn apply(hr: &HelmRelease, ctx: &Context) -> Result<Action, Error> {
             .await;
         }
     };
-    let (pre, post) = if installing {
-        ("pre-install", "post-install")
-    } else {
-        ("pre-upgrade", "post-upgrade")
-    };
-    let hook_apply = ApplyOptions {
-        field_manager: FIELD_MANAGER.to_owned(),
-        default_namespace: namespace.clone(),
+    if let Err(message) = roll_out(
+        ctx,
+        &discovery,
+        &namespace,
         timeout,
-        force: true,
-        ..ApplyOptions::default()
-    };
-    let pre_hooks: Vec<Hook> = hooks::for_event(&hooks, pre).into_iter().cloned().collect();
-    if let Err(message) =
-        hooks::run(discovery.clone(), pre_hooks, hook_apply.clone(), timeout).await
-    {
-        return finish_failure(
-            ctx, hr, &key, &old, status, installing, message, start, interval,
-        )
-        .await;
-    }
-    let options = UnitSync {
-        apply: ApplyOptions {
-            field_manager: FIELD_MANAGER.to_owned(),
-            default_namespace: namespace,
-            timeout,
-            ..ApplyOptions::default()
-        },
-        prune: true,
-        health: HealthChecks::All,
-        timeout,
-    };
-    let synced = sync::sync_unit(
-        discovery.clone(),
         objects,
-        status.inventory.clone().unwrap_or_default(),
-        options,
+        &hooks,
+        installing,
+        &mut status,
     )
-    .await;
-    status.inventory = Some(synced.inventory.clone());
-    ctx.observer.add_applied(KIND, synced.applied());
-    ctx.observer.add_pruned(KIND, synced.pruned());
-    if !synced.errors.is_empty() {
-        let message = format!("apply failed: {}", synced.errors.join("; "));
-        return finish_failure(
-            ctx, hr, &key, &old, status, installing, message, start, interval,
-        )
-        .await;
-    }
-    if let Some(health) = synced
-        .health
-        .as_ref()
-        .filter(|h| h.outcome != WaitOutcome::Ready)
+    .await
     {
-        let message = format!("health check failed: {}", sync::describe_unhealthy(health));
-        return finish_failure(
-            ctx, hr, &key, &old, status, installing, message, start, interval,
-        )
-        .await;
-    }
-    let post_hooks: Vec<Hook> = hooks::for_event(&hooks, post)
-        .into_iter()
-        .cloned()
-        .collect();
-    if let Err(message) = hooks::run(discovery, post_hooks, hook_apply, timeout).await {
-        return finish_failure(
-            ctx, hr, &key, &old, status, installing, message, start, interval,
-        )
-        .await;
+        let mut message = message;
+        let mut why = if installing {
+            "InstallFailed"
+        } else {
+            "UpgradeFailed"
+        };
+        let failures = ctx.memory(KIND, &key).failures + 1;
+        if !installing && remediate(hr.spec.upgrade.as_ref(), failures) {
+            let rollback = Rollback {
+                chart,
+                values: &values_text,
+                release: release_name(hr),
+                namespace: &namespace,
+                timeout,
+            };
+            match rollback
+                .run(
+                    ctx,
+                    &key,
+                    &discovery,
+                    old.last_applied_revision.as_deref(),
+                    &mut status,
+                )
+                .await
+            {
+                Ok(to) => {
+                    message = format!("{message}; rolled back to {to}");
+                    why = ROLLED_BACK;
+                }
+                Err(e) => message = format!("{message}; rollback failed: {e}"),
+            }
+        }
+        return finish_failure(ctx, hr, &key, &old, status, why, message, start, interval).await;
     }
     ctx.remember(KIND, &key, true);
     status.failures = None;
@@ -493,7 +481,7 @@ async fn finish_failure(
     key: &UnitKey,
     old: &HelmReleaseStatus,
     mut status: HelmReleaseStatus,
-    installing: bool,
+    why: &str,
     message: String,
     start: Instant,
     interval: Duration,
@@ -501,11 +489,6 @@ async fn finish_failure(
     ctx.remember(KIND, key, false);
     let failures = ctx.memory(KIND, key).failures;
     status.failures = Some(i64::from(failures));
-    let why = if installing {
-        "InstallFailed"
-    } else {
-        "UpgradeFailed"
-    };
     conditions::mark_failed(
         &mut status.conditions,
         why,
@@ -664,6 +647,154 @@ async fn render(
     .map_err(|e| format!("the render task failed: {e}"))?
 }
 
+/// Runs the pre hooks, applies the objects (pruning what left, waiting for all), then the post
+/// hooks; records the inventory in `status`.
+#[allow(clippy::too_many_arguments)]
+async fn roll_out(
+    ctx: &Context,
+    discovery: &Discovery,
+    namespace: &str,
+    timeout: Duration,
+    objects: Vec<Object>,
+    hooks: &[Hook],
+    installing: bool,
+    status: &mut HelmReleaseStatus,
+) -> Result<(), String> {
+    let (pre, post) = if installing {
+        ("pre-install", "post-install")
+    } else {
+        ("pre-upgrade", "post-upgrade")
+    };
+    let apply = ApplyOptions {
+        field_manager: FIELD_MANAGER.to_owned(),
+        default_namespace: namespace.to_owned(),
+        timeout,
+        ..ApplyOptions::default()
+    };
+    // Hooks are recreated (before-hook-creation) or forced when their template changed.
+    let hook_apply = ApplyOptions {
+        force: true,
+        ..apply.clone()
+    };
+    let pre_hooks: Vec<Hook> = hooks::for_event(hooks, pre).into_iter().cloned().collect();
+    hooks::run(discovery.clone(), pre_hooks, hook_apply.clone(), timeout).await?;
+    let options = UnitSync {
+        apply,
+        prune: true,
+        health: HealthChecks::All,
+        timeout,
+    };
+    let synced = sync::sync_unit(
+        discovery.clone(),
+        objects,
+        status.inventory.clone().unwrap_or_default(),
+        options,
+    )
+    .await;
+    status.inventory = Some(synced.inventory.clone());
+    ctx.observer.add_applied(KIND, synced.applied());
+    ctx.observer.add_pruned(KIND, synced.pruned());
+    if !synced.errors.is_empty() {
+        return Err(format!("apply failed: {}", synced.errors.join("; ")));
+    }
+    if let Some(health) = synced
+        .health
+        .as_ref()
+        .filter(|h| h.outcome != WaitOutcome::Ready)
+    {
+        return Err(format!(
+            "health check failed: {}",
+            sync::describe_unhealthy(health)
+        ));
+    }
+    let post_hooks: Vec<Hook> = hooks::for_event(hooks, post).into_iter().cloned().collect();
+    hooks::run(discovery.clone(), post_hooks, hook_apply, timeout).await?;
+    Ok(())
+}
+
+/// Whether a failed upgrade (the `failures`th in a row) is remediated by a rollback, from
+/// `spec.upgrade.remediation` as Flux reads it: `retries` (default 0; negative: retry forever),
+/// `remediateLastFailure` (default: whether `retries` > 0), `strategy` (`rollback`, the default,
+/// or `uninstall`, not supported). Without `remediation` nothing is rolled back.
+fn remediate(upgrade: Option<&Value>, failures: u32) -> bool {
+    let Some(remediation) = upgrade.and_then(|u| u.get("remediation")) else {
+        return false;
+    };
+    let retries = remediation
+        .get("retries")
+        .and_then(Value::as_i64)
+        .unwrap_or(0);
+    let last = remediation
+        .get("remediateLastFailure")
+        .and_then(Value::as_bool)
+        .unwrap_or(retries > 0);
+    let strategy = remediation
+        .get("strategy")
+        .and_then(Value::as_str)
+        .unwrap_or("rollback");
+    strategy == "rollback" && retries >= 0 && last && i64::from(failures) > retries
+}
+
+/// A rollback: the chart re-rendered from the source at the last good revision's commit, with
+/// the current values, and rolled out.
+struct Rollback<'a> {
+    chart: &'a gitops_core::api::HelmChartTemplate,
+    values: &'a str,
+    release: String,
+    namespace: &'a str,
+    timeout: Duration,
+}
+
+impl Rollback<'_> {
+    async fn run(
+        &self,
+        ctx: &Context,
+        key: &UnitKey,
+        discovery: &Discovery,
+        last_good: Option<&str>,
+        status: &mut HelmReleaseStatus,
+    ) -> Result<String, String> {
+        let last_good = last_good.ok_or("there is no earlier successful revision")?;
+        let (_, commit) = last_good
+            .rsplit_once("sha1:")
+            .ok_or_else(|| format!("revision {last_good} names no commit"))?;
+        let source = &self.chart.spec.source_ref;
+        let repo_ns = source
+            .namespace
+            .clone()
+            .unwrap_or_else(|| key.namespace.clone());
+        let repo = ctx
+            .api::<GitRepository>(&repo_ns)
+            .get(&source.name)
+            .await
+            .map_err(|e| format!("cannot read GitRepository {repo_ns}/{}: {e}", source.name))?;
+        let artifact = super::source::fetch(&repo, &repo_ns, ctx, Some(commit.to_owned()))
+            .await
+            .map_err(|(_, message, _)| message)?;
+        let (objects, _) = render(
+            &artifact.path,
+            &self.chart.spec.chart,
+            &self.chart.spec.values_files,
+            self.values,
+            self.release.clone(),
+            self.namespace.to_owned(),
+        )
+        .await?;
+        roll_out(
+            ctx,
+            discovery,
+            self.namespace,
+            self.timeout,
+            objects,
+            &[],
+            false,
+            status,
+        )
+        .await?;
+        Ok(last_good.to_owned())
+    }
+}
+
 /// The release's objects (CRDs, then manifests in Helm's order) and its hooks.
 fn split(output: &gitops_render::helm::HelmOutput) -> Result<(Vec<Object>, Vec<Hook>), String> {
     let (manifests, hooks) = output.sorted().map_err(|e| chain(&e))?;
@@ -768,6 +899,22 @@ async fn write_status(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn upgrades_are_rolled_back_only_as_remediation_asks() {
+        assert!(!remediate(None, 5));
+        let once = json!({"remediation": {"retries": 0, "remediateLastFailure": true}});
+        assert!(remediate(Some(&once), 1));
+        let no_last = json!({"remediation": {"retries": 0}});
+        assert!(!remediate(Some(&no_last), 3));
+        let twice = json!({"remediation": {"retries": 2}});
+        assert!(!remediate(Some(&twice), 2));
+        assert!(remediate(Some(&twice), 3));
+        let forever = json!({"remediation": {"retries": -1, "remediateLastFailure": true}});
+        assert!(!remediate(Some(&forever), 100));
+        let uninstall = json!({"remediation": {"retries": 1, "strategy": "uninstall"}});
+        assert!(!remediate(Some(&uninstall), 5));
+    }
 
     #[test]
     fn values_merge_deeply_with_later_values_winning() {

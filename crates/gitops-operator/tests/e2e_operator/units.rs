@@ -709,3 +709,79 @@ async fn force_recreates_an_object_whose_immutable_fields_changed() {
     assert!(message.contains("immutable"), "{message}");
     assert_eq!(world.configmap_data("plain").await.as_deref(), Some("one"));
 }
+
+#[tokio::test]
+async fn a_failed_upgrade_is_rolled_back_to_the_last_good_revision() {
+    let chart = "apiVersion: v2\nname: demo\nversion: 0.1.0\n";
+    let cm = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\ndata:\n  key: one\n";
+    let mut world = World::new(
+        "op-rollback",
+        &[
+            ("charts/demo/Chart.yaml", chart),
+            ("charts/demo/templates/cm.yaml", cm),
+        ],
+    )
+    .await;
+    world.start_operator();
+    world.create_source("1s").await;
+    let release: gitops_core::api::HelmRelease = serde_json::from_value(json!({
+        "apiVersion": "gitops.rs/v1alpha1", "kind": "HelmRelease",
+        "metadata": {"name": "app", "namespace": world.name()},
+        "spec": {
+            "chart": {"spec": {"chart": "./charts/demo", "sourceRef": {"kind": "GitRepository", "name": "repo"}}},
+            "timeout": "8s",
+            "upgrade": {"remediation": {"retries": 0, "remediateLastFailure": true}},
+        },
+    }))
+    .unwrap();
+    let releases = world.ns.api::<gitops_core::api::HelmRelease>();
+    releases
+        .create(&PostParams::default(), &release)
+        .await
+        .unwrap();
+    let first = world.head();
+    let status_of = |wanted: &'static str| {
+        let releases = releases.clone();
+        move || {
+            let releases = releases.clone();
+            async move {
+                let release = releases.get("app").await?;
+                let status = release.status.clone().unwrap_or_default();
+                Ok(ready(&status.conditions)
+                    .is_some_and(|c| c.reason == wanted)
+                    .then_some(status))
+            }
+        }
+    };
+    let status = eventually("installed", LONG, status_of("InstallSucceeded"))
+        .await
+        .unwrap();
+    assert_eq!(status.last_applied_revision, Some(first.clone()));
+    // The upgrade changes the ConfigMap and adds a Deployment that never becomes ready.
+    let stuck = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: stuck\nspec:\n  replicas: 1\n  progressDeadlineSeconds: 2\n  selector:\n    matchLabels: {app: stuck}\n  template:\n    metadata:\n      labels: {app: stuck}\n    spec:\n      nodeSelector: {no-such: node}\n      containers:\n      - {name: app, image: registry.invalid/app:1}\n";
+    let second = world.commit(&[
+        (
+            "charts/demo/templates/cm.yaml",
+            Some(&cm.replace("key: one", "key: two")),
+        ),
+        ("charts/demo/templates/stuck.yaml", Some(stuck)),
+    ]);
+    let status = eventually("rolled back", LONG, status_of("RolledBack"))
+        .await
+        .unwrap();
+    assert_eq!(status.last_applied_revision, Some(first.clone()));
+    assert_eq!(status.last_attempted_revision, Some(second));
+    let message = &ready(&status.conditions).unwrap().message;
+    assert!(
+        message.contains("apps/Deployment") && message.contains(&first),
+        "{message}"
+    );
+    // The last good revision's objects are back: the ConfigMap as it was, no Deployment.
+    assert_eq!(world.configmap_data("app").await.as_deref(), Some("one"));
+    let deployments: Api<k8s_openapi::api::apps::v1::Deployment> = world.ns.api();
+    eventually("the Deployment pruned", LONG, || async {
+        Ok(deployments.get_opt("stuck").await?.is_none().then_some(()))
+    })
+    .await
+    .unwrap();
+}
