@@ -746,7 +746,7 @@ async fn a_failed_upgrade_is_rolled_back_to_the_last_good_revision() {
             let releases = releases.clone();
             async move {
                 let release = releases.get("app").await?;
-                let status = release.status.clone().unwrap_or_default();
+                let status = release.status.unwrap_or_default();
                 Ok(ready(&status.conditions)
                     .is_some_and(|c| c.reason == wanted)
                     .then_some(status))
