@@ -287,5 +287,7 @@ fn configmap_yaml(name: &str, value: &str) -> String {
 mod fixtures;
 #[path = "e2e_operator/operations.rs"]
 mod operations;
+#[path = "e2e_operator/releases.rs"]
+mod releases;
 #[path = "e2e_operator/units.rs"]
 mod units;

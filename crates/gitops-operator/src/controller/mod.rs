@@ -1,6 +1,7 @@
 //! The controllers and what they share: the client, settings, the metrics observer, the event
 //! recorder, and per-object memory of the last run and failures (for intervals and backoff).
 
+mod chart;
 mod events;
 mod hooks;
 mod inputs;
