@@ -168,12 +168,24 @@ pub struct Transition {
     pub message: String,
 }
 
-/// The transitions from `old` to `new`: `Ready` changing status or reason (or its message, when
+/// The transitions from `old` to `new`: `Reconciling` turning true (work started on news: a
+/// revision, a spec change, a request), `Ready` changing status or reason (or its message, when
 /// it is a failure: a different failure is news), and `Stalled`/`Drifted` turning true or
-/// changing message. `Reconciling` is not an event: it comes and goes with every run.
+/// changing message.
 #[must_use]
 pub fn transitions(old: &[Condition], new: &[Condition]) -> Vec<Transition> {
     let mut out = Vec::new();
+    if let Some(reconciling) = status::find_condition(new, RECONCILING)
+        && reconciling.status == ConditionStatus::True
+        && status::find_condition(old, RECONCILING)
+            .is_none_or(|b| b.status != ConditionStatus::True)
+    {
+        out.push(Transition {
+            normal: true,
+            reason: reconciling.reason.clone(),
+            message: reconciling.message.clone(),
+        });
+    }
     if let Some(ready) = status::find_condition(new, READY) {
         let before = status::find_condition(old, READY);
         let changed = before.is_none_or(|b| {
@@ -307,6 +319,25 @@ mod tests {
         );
         assert_eq!(transitions(&failed, &other).len(), 1);
         assert!(transitions(&other, &other.clone()).is_empty());
+    }
+
+    #[test]
+    fn work_starting_is_an_event_once() {
+        let mut old = Vec::new();
+        mark_ready(
+            &mut old,
+            reason::RECONCILIATION_SUCCEEDED,
+            "ok",
+            Some(1),
+            "t1",
+        );
+        let mut new = old.clone();
+        mark_reconciling(&mut new, "applying revision b", Some(2), "t2");
+        let t = transitions(&old, &new);
+        assert_eq!(t.len(), 1, "{t:?}");
+        assert_eq!(t[0].reason, reason::PROGRESSING);
+        assert!(t[0].normal);
+        assert!(transitions(&new, &new.clone()).is_empty());
     }
 
     #[test]

@@ -1,12 +1,17 @@
 //! The gitops operator: the pull-model agent that turns Git changes into cluster changes.
 //!
-//! Two controllers (kube-runtime) run while this replica holds the leader Lease:
+//! Three controllers (kube-runtime) run while this replica holds the leader Lease:
 //! - [`GitRepository`](gitops_core::api::GitRepository): fetches on its interval and on demand
 //!   (`reconcile.gitops.rs/requestedAt`), stores the artifact under the storage path and reports
 //!   `status.artifact`;
 //! - [`Kustomization`](gitops_core::api::Kustomization): renders its path of the source's
 //!   artifact, applies it in stages, prunes what left, health-checks, heals or reports drift,
-//!   and starts as soon as its `dependsOn` are Ready (a watch, not a periodic requeue).
+//!   and starts as soon as its `dependsOn` are Ready (a watch, not a periodic requeue);
+//! - [`HelmRelease`](gitops_core::api::HelmRelease): renders a chart of a GitRepository with
+//!   `values`/`valuesFrom` and applies it as a unit (first form: no hook phases, no remediation).
+//!
+//! Leader election ([`Args::enable_leader_election`]) keeps one replica applying; the probes are
+//! in [`serve`], the metrics hook in [`observe`], artifact garbage collection in [`gc`].
 //!
 //! Next to them, on every replica: the [`receiver`] controller, whose verified webhooks request an
 //! immediate reconciliation of the sources they name, and the [`http`] server (`/metrics`,
@@ -30,6 +35,7 @@ pub mod conditions;
 mod controller;
 pub mod deps;
 pub mod duration;
+pub mod gc;
 pub mod http;
 mod leader;
 pub mod observe;
@@ -62,7 +68,7 @@ pub enum LogFormat {
 #[command(
     name = "gitops-operator",
     version,
-    about = "Reconciles GitRepositories and Kustomizations of gitops.rs/v1alpha1"
+    about = "Reconciles the GitRepositories, Kustomizations and HelmReleases (gitops.rs/v1alpha1) of a cluster"
 )]
 pub struct Args {
     /// Kubeconfig file; without it, KUBECONFIG, ~/.kube/config or the in-cluster service account

@@ -1,7 +1,11 @@
 //! The controllers and what they share: the client, settings, the metrics observer, the event
 //! recorder, and per-object memory of the last run and failures (for intervals and backoff).
 
+mod chart;
 mod events;
+mod hooks;
+mod inputs;
+mod release;
 mod source;
 mod sync;
 mod unit;
@@ -13,7 +17,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt as _;
-use gitops_core::api::{GitRepository, Kustomization};
+use gitops_core::api::{GitRepository, HelmRelease, Kustomization};
 use kube::Api;
 use kube::runtime::events::{Recorder, Reporter};
 use kube::runtime::reflector::Store;
@@ -195,13 +199,21 @@ pub(crate) async fn run(shared: Shared, stop: impl Future<Output = ()> + Send + 
     if let Some(selector) = &settings.label_selector {
         wc = wc.labels(selector);
     }
-    let (units_api, repos_api): (Api<Kustomization>, Api<GitRepository>) = match &settings.namespace
-    {
+    let (units_api, repos_api, releases_api): (
+        Api<Kustomization>,
+        Api<GitRepository>,
+        Api<HelmRelease>,
+    ) = match &settings.namespace {
         Some(ns) => (
             Api::namespaced(client.clone(), ns),
             Api::namespaced(client.clone(), ns),
+            Api::namespaced(client.clone(), ns),
         ),
-        None => (Api::all(client.clone()), Api::all(client.clone())),
+        None => (
+            Api::all(client.clone()),
+            Api::all(client.clone()),
+            Api::all(client.clone()),
+        ),
     };
     let controller_config =
         kube::runtime::controller::Config::default().concurrency(settings.concurrency.max(1));
@@ -244,6 +256,34 @@ pub(crate) async fn run(shared: Shared, stop: impl Future<Output = ()> + Send + 
                 tracing::debug!(error = %chain(&e), "Kustomization controller");
             }
         });
+    let releases_api_deps = releases_api.clone();
+    let releases = Controller::new(releases_api, wc.clone()).with_config(controller_config.clone());
+    let release_store = releases.store();
+    let releases = releases
+        .watches(
+            releases_api_deps,
+            wc.clone(),
+            release::dependents_mapper(release_store.clone()),
+        )
+        .watches(
+            repos_api.clone(),
+            wc.clone(),
+            release::source_mapper(release_store),
+        )
+        .graceful_shutdown_on(crate::stopped(stop_rx.clone()))
+        .run(
+            release::reconcile,
+            release::error_policy,
+            Arc::clone(&context),
+        )
+        .for_each(|result| async move {
+            if let Err(e) = result {
+                tracing::debug!(error = %chain(&e), "HelmRelease controller");
+            }
+        });
+    let repos_api_for_gc = repos_api.clone();
+    let artifacts_dir = context.artifacts_dir();
+    let stop_rx_gc = stop_rx.clone();
     let sources = Controller::new(repos_api, wc)
         .with_config(controller_config)
         .graceful_shutdown_on(crate::stopped(stop_rx))
@@ -253,5 +293,59 @@ pub(crate) async fn run(shared: Shared, stop: impl Future<Output = ()> + Send + 
                 tracing::debug!(error = %chain(&e), "GitRepository controller");
             }
         });
-    tokio::join!(units, sources);
+    let collector = collect_garbage(repos_api_for_gc, artifacts_dir, crate::stopped(stop_rx_gc));
+    tokio::join!(units, releases, sources, collector);
+}
+
+/// Removes unreferenced artifacts every few minutes (see [`crate::gc`]).
+async fn collect_garbage(repos: Api<GitRepository>, dir: PathBuf, stop: impl Future<Output = ()>) {
+    let work = async {
+        loop {
+            tokio::time::sleep(Duration::from_secs(300)).await;
+            let Ok(list) = repos.list(&Default::default()).await else {
+                continue;
+            };
+            let referenced = list
+                .items
+                .iter()
+                .filter_map(|r| r.status.as_ref()?.artifact.as_ref()?.path.clone())
+                .filter_map(|p| {
+                    Some(
+                        std::path::Path::new(&p)
+                            .file_name()?
+                            .to_string_lossy()
+                            .into_owned(),
+                    )
+                })
+                .collect();
+            let dir = dir.clone();
+            let _ = tokio::task::spawn_blocking(move || {
+                let Ok(entries) = std::fs::read_dir(&dir) else {
+                    return;
+                };
+                let stored: Vec<crate::gc::StoredDir> = entries
+                    .flatten()
+                    .filter_map(|e| {
+                        let age = e.metadata().ok()?.modified().ok()?.elapsed().unwrap_or_default();
+                        Some(crate::gc::StoredDir {
+                            name: e.file_name().to_string_lossy().into_owned(),
+                            age,
+                        })
+                    })
+                    .collect();
+                for name in crate::gc::garbage(&stored, &referenced, crate::gc::GRACE) {
+                    let path = dir.join(&name);
+                    match std::fs::remove_dir_all(&path) {
+                        Ok(()) => tracing::info!(path = %path.display(), "removed an unreferenced artifact"),
+                        Err(e) => tracing::warn!(path = %path.display(), error = %e, "cannot remove an artifact"),
+                    }
+                }
+            })
+            .await;
+        }
+    };
+    tokio::select! {
+        () = work => {}
+        () = stop => {}
+    }
 }

@@ -78,7 +78,7 @@ pub(crate) async fn reconcile(
         return Ok(Action::requeue(wait));
     }
     let start = Instant::now();
-    let result = fetch(&repo, &namespace, &ctx).await;
+    let result = fetch(&repo, &namespace, &ctx, None).await;
     let seconds = start.elapsed().as_secs_f64();
     let success = result.is_ok();
     ctx.observer.observe_fetch(seconds, success);
@@ -149,20 +149,28 @@ pub(crate) fn error_policy(_repo: Arc<GitRepository>, error: &Error, _ctx: Arc<C
     Action::requeue(Duration::from_secs(5))
 }
 
-type Failure = (&'static str, String, bool);
+pub(super) type Failure = (&'static str, String, bool);
 
-/// Fetches and stores the artifact; a failure is (reason, message, stalled).
-async fn fetch(
+/// Fetches and stores the artifact (of `commit` instead of `spec.ref` when given: a rollback);
+/// a failure is (reason, message, stalled).
+pub(super) async fn fetch(
     repo: &GitRepository,
     namespace: &str,
     ctx: &Context,
+    commit: Option<String>,
 ) -> Result<git::Artifact, Failure> {
     let spec = &repo.spec;
     let credentials = match &spec.secret_ref {
         Some(secret) => credentials(ctx, namespace, &secret.name).await?,
         None => Credentials::default(),
     };
-    let reference = spec.reference.clone().unwrap_or_default();
+    let mut reference = spec.reference.clone().unwrap_or_default();
+    if let Some(commit) = commit {
+        reference = gitops_core::api::GitRef {
+            commit: Some(commit),
+            ..Default::default()
+        };
+    }
     let mut source = GitSource::new(spec.url.clone())
         .with_ref(git::GitRef {
             branch: reference.branch,

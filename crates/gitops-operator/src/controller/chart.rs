@@ -1,0 +1,181 @@
+//! A HelmRelease's chart: its values (`valuesFrom` merged under `values`) and its rendering by
+//! the native Helm engine into the release's objects and hooks.
+
+use gitops_core::api::HelmRelease;
+use gitops_core::{Object, yaml};
+use gitops_render::helm::{HelmOptions, render_chart};
+use k8s_openapi::api::core::v1::{ConfigMap, Secret};
+use serde_json::{Map, Value};
+
+use super::hooks::Hook;
+use super::{Context, chain};
+use crate::deps::UnitKey;
+
+/// `valuesFrom` in order, then `values` on top (deep merge), as Helm merges `-f` files.
+pub(super) async fn values(
+    hr: &HelmRelease,
+    ctx: &Context,
+    key: &UnitKey,
+) -> Result<Value, String> {
+    let mut merged = Map::new();
+    for (i, reference) in hr.spec.values_from.iter().enumerate() {
+        let what = format!(
+            "spec.valuesFrom[{i}]: {} {}/{}",
+            reference.kind, key.namespace, reference.name
+        );
+        if reference.target_path.is_some() {
+            return Err(format!("{what}: targetPath is not supported yet"));
+        }
+        let values_key = reference
+            .values_key
+            .clone()
+            .unwrap_or_else(|| "values.yaml".to_owned());
+        let text: Option<String> = match reference.kind.as_str() {
+            "ConfigMap" => ctx
+                .api::<ConfigMap>(&key.namespace)
+                .get_opt(&reference.name)
+                .await
+                .map_err(|e| format!("{what}: cannot read it: {e}"))?
+                .map(|cm| {
+                    cm.data
+                        .unwrap_or_default()
+                        .get(&values_key)
+                        .cloned()
+                        .unwrap_or_default()
+                }),
+            "Secret" => ctx
+                .api::<Secret>(&key.namespace)
+                .get_opt(&reference.name)
+                .await
+                .map_err(|e| format!("{what}: cannot read it: {e}"))?
+                .map(|s| {
+                    s.data
+                        .unwrap_or_default()
+                        .get(&values_key)
+                        .map(|v| String::from_utf8_lossy(&v.0).into_owned())
+                        .unwrap_or_default()
+                }),
+            other => {
+                return Err(format!(
+                    "{what}: kind `{other}` is not supported (expected ConfigMap or Secret)"
+                ));
+            }
+        };
+        match text {
+            Some(text) => {
+                let value = yaml::parse_value(&text, yaml::Schema::Yaml11)
+                    .map_err(|e| format!("{what}: key `{values_key}` is not YAML: {e:?}"))?;
+                if let Value::Object(map) = value {
+                    merge(&mut merged, map);
+                }
+            }
+            None if reference.optional => {}
+            None => return Err(format!("{what} does not exist")),
+        }
+    }
+    if let Some(Value::Object(inline)) = &hr.spec.values {
+        merge(&mut merged, inline.clone());
+    }
+    Ok(Value::Object(merged))
+}
+
+fn merge(base: &mut Map<String, Value>, over: Map<String, Value>) {
+    for (k, v) in over {
+        match (base.get_mut(&k), v) {
+            (Some(Value::Object(b)), Value::Object(o)) => merge(b, o),
+            (_, v) => {
+                base.insert(k, v);
+            }
+        }
+    }
+}
+
+/// Renders the chart at `chart` (a path in the artifact) with the values files of the spec
+/// (paths in the artifact) and the merged values, on a blocking thread.
+pub(super) async fn render(
+    root: &std::path::Path,
+    chart: &str,
+    values_files: &[String],
+    values: &str,
+    release: String,
+    namespace: String,
+) -> Result<(Vec<Object>, Vec<Hook>), String> {
+    let chart_dir = root.join(chart.trim_start_matches("./"));
+    if !chart_dir.starts_with(root) || chart.contains("..") {
+        return Err(format!("spec.chart.spec.chart `{chart}` leaves the source"));
+    }
+    let files: Vec<_> = values_files
+        .iter()
+        .map(|f| root.join(f.trim_start_matches("./")))
+        .collect();
+    let values = values.to_owned();
+    tokio::task::spawn_blocking(move || -> Result<(Vec<Object>, Vec<Hook>), String> {
+        let scratch =
+            tempfile::tempdir().map_err(|e| format!("cannot create a scratch directory: {e}"))?;
+        let inline = scratch.path().join("values.json");
+        std::fs::write(&inline, values).map_err(|e| format!("cannot write the values: {e}"))?;
+        let mut options = HelmOptions::default();
+        options.release_name = release;
+        options.namespace = namespace;
+        options.values_files = files;
+        options.values_files.push(inline);
+        let output = render_chart(&chart_dir, &options)
+            .map_err(|e| format!("render failed: {}", chain(&e)))?;
+        split(&output).map_err(|e| format!("render failed: {e}"))
+    })
+    .await
+    .map_err(|e| format!("the render task failed: {e}"))?
+}
+
+/// The release's objects (CRDs, then manifests in Helm's order) and its hooks.
+fn split(output: &gitops_render::helm::HelmOutput) -> Result<(Vec<Object>, Vec<Hook>), String> {
+    let (manifests, hooks) = output.sorted().map_err(|e| chain(&e))?;
+    let parse = |path: &str, text: &str| {
+        gitops_core::manifest::parse_yaml(
+            text,
+            Some(std::sync::Arc::from(std::path::Path::new(path))),
+            yaml::Schema::Yaml11,
+        )
+        .map_err(|e| chain(&e))
+    };
+    let mut main = Vec::new();
+    for (path, text) in &output.crds {
+        main.extend(parse(path, text)?.into_iter().map(|o| o.object));
+    }
+    for m in &manifests {
+        main.extend(parse(&m.path, &m.content)?.into_iter().map(|o| o.object));
+    }
+    let mut out = Vec::new();
+    for m in &hooks {
+        let events = m.hook.clone().unwrap_or_default();
+        for o in parse(&m.path, &m.content)? {
+            out.push(Hook::new(o.object, &events));
+        }
+    }
+    Ok((main, out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn values_merge_deeply_with_later_values_winning() {
+        let mut base = json!({"a": {"b": 1, "c": 2}, "d": [1]})
+            .as_object()
+            .cloned()
+            .unwrap();
+        merge(
+            &mut base,
+            json!({"a": {"c": 3}, "d": [2], "e": true})
+                .as_object()
+                .cloned()
+                .unwrap(),
+        );
+        assert_eq!(
+            Value::Object(base),
+            json!({"a": {"b": 1, "c": 3}, "d": [2], "e": true})
+        );
+    }
+}

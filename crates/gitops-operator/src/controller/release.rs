@@ -1,0 +1,777 @@
+//! The HelmRelease controller, in a first form: a chart from a GitRepository path rendered by the
+//! native Helm engine with `values` and `valuesFrom`, applied as one unit with its inventory in
+//! `status.inventory` (no Helm release Secrets), pruned like a unit, every object waited for,
+//! uninstalled (pruned) on deletion; `dependsOn` (other HelmReleases) event-driven as for units;
+//! pre/post install and upgrade hooks in Helm's order ([`super::hooks`]); upgrade failure
+//! remediation by rollback to the last good revision (`spec.upgrade.remediation`). Not yet:
+//! uninstall remediation, test hooks, `chartRef`, HelmRepository charts.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use gitops_core::Object;
+use gitops_core::api::status::REQUESTED_AT_ANNOTATION;
+use gitops_core::api::{GitRepository, HelmRelease, HelmReleaseStatus};
+use gitops_core::cluster::{ApplyOptions, Discovery, WaitOutcome};
+use kube::api::{Patch, PatchParams};
+use kube::runtime::controller::Action;
+use kube::runtime::finalizer::{Event as Finalizer, finalizer};
+use kube::runtime::reflector::{ObjectRef, Store};
+use kube::{Resource as _, ResourceExt as _};
+use serde_json::{Value, json};
+
+use super::chart::{render, values};
+use super::hooks::{self, Hook};
+use super::inputs::{artifact_of, client_as};
+use super::sync::{self, HealthChecks, UnitSync};
+use super::unit::FINALIZER;
+use super::{Context, Error, FIELD_MANAGER, chain, events, now};
+use crate::conditions::{self, reason};
+use crate::deps::{self, DependencyGraph, DependencyState, DependencyView, UnitKey};
+use crate::duration;
+use crate::plan::{self, Plan, UnitFacts};
+
+const KIND: &str = "HelmRelease";
+const ARTIFACT_WAIT: Duration = Duration::from_secs(2);
+/// Ready reason after a failed upgrade was rolled back to the last good revision.
+const ROLLED_BACK: &str = "RolledBack";
+/// First retry after a failure; it doubles with each further failure.
+const RETRY: Duration = Duration::from_secs(5);
+
+fn key_of(hr: &HelmRelease) -> UnitKey {
+    UnitKey::new(hr.namespace().unwrap_or_default(), hr.name_any())
+}
+
+/// Maps a changed GitRepository to the releases whose chart comes from it.
+pub(crate) fn source_mapper(
+    store: Store<HelmRelease>,
+) -> impl Fn(GitRepository) -> Vec<ObjectRef<HelmRelease>> + Send + Sync + 'static {
+    move |repo| {
+        let repo_ns = repo.namespace().unwrap_or_default();
+        let repo_name = repo.name_any();
+        store
+            .state()
+            .iter()
+            .filter(|hr| {
+                hr.spec.chart.as_ref().is_some_and(|c| {
+                    let source = &c.spec.source_ref;
+                    let ns = source
+                        .namespace
+                        .clone()
+                        .unwrap_or_else(|| hr.namespace().unwrap_or_default());
+                    source.kind == "GitRepository" && source.name == repo_name && ns == repo_ns
+                })
+            })
+            .map(|hr| ObjectRef::from_obj(&**hr))
+            .collect()
+    }
+}
+
+fn dependencies_of(hr: &HelmRelease) -> Vec<UnitKey> {
+    let namespace = hr.namespace().unwrap_or_default();
+    hr.spec
+        .depends_on
+        .iter()
+        .map(|d| {
+            UnitKey::new(
+                d.namespace.clone().unwrap_or_else(|| namespace.clone()),
+                &d.name,
+            )
+        })
+        .collect()
+}
+
+/// Maps a changed HelmRelease to the releases that depend on it, so that they start as soon as
+/// it turns Ready.
+pub(crate) fn dependents_mapper(
+    store: Store<HelmRelease>,
+) -> impl Fn(HelmRelease) -> Vec<ObjectRef<HelmRelease>> + Send + Sync + 'static {
+    move |changed| {
+        let graph = DependencyGraph::new(
+            store
+                .state()
+                .iter()
+                .map(|r| (key_of(r), dependencies_of(r))),
+        );
+        graph
+            .dependents_of(&key_of(&changed))
+            .into_iter()
+            .map(|k| ObjectRef::new(&k.name).within(&k.namespace))
+            .collect()
+    }
+}
+
+async fn dependency_state(ctx: &Context, dep: &UnitKey) -> DependencyState {
+    let found = match ctx
+        .api::<HelmRelease>(&dep.namespace)
+        .get_opt(&dep.name)
+        .await
+    {
+        Ok(found) => found,
+        Err(e) => return DependencyState::NotReady(format!("cannot read it: {e}")),
+    };
+    let Some(release) = found else {
+        return deps::dependency_state(None);
+    };
+    let status = release.status.clone().unwrap_or_default();
+    let ready = gitops_core::api::status::find_condition(&status.conditions, "Ready");
+    let source_revision = match &release.spec.chart {
+        Some(chart) => artifact_of(
+            ctx,
+            &chart.spec.source_ref,
+            &dep.namespace,
+            "spec.chart.spec.sourceRef",
+        )
+        .await
+        .ok()
+        .map(|a| a.revision),
+        None => None,
+    };
+    let view = DependencyView {
+        ready: ready.is_some_and(|c| c.status == gitops_core::api::ConditionStatus::True),
+        ready_message: ready.map(|c| c.message.clone()),
+        generation: release.meta().generation,
+        observed_generation: status.observed_generation,
+        last_applied_revision: status.last_applied_revision,
+        source_revision,
+    };
+    deps::dependency_state(Some(&view))
+}
+
+/// Reconciles one HelmRelease (through the finalizer, so that deletion uninstalls).
+pub(crate) async fn reconcile(hr: Arc<HelmRelease>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let key = key_of(&hr);
+    let api = ctx.api::<HelmRelease>(&key.namespace);
+    finalizer(&api, FINALIZER, hr, |event| async {
+        match event {
+            Finalizer::Apply(hr) => apply(&hr, &ctx).await,
+            Finalizer::Cleanup(hr) => cleanup(&hr, &ctx).await,
+        }
+    })
+    .await
+    .map_err(|e| match e {
+        kube::runtime::finalizer::Error::ApplyFailed(e)
+        | kube::runtime::finalizer::Error::CleanupFailed(e) => e,
+        other => Error::Finalizer {
+            key,
+            message: chain(&other),
+        },
+    })
+}
+
+/// Retries after an error of [`reconcile`].
+pub(crate) fn error_policy(hr: Arc<HelmRelease>, error: &Error, ctx: Arc<Context>) -> Action {
+    tracing::warn!(kind = KIND, key = %key_of(&hr), error = %chain(error), "reconcile failed");
+    let failures = ctx.memory(KIND, &key_of(&hr)).failures;
+    Action::requeue(plan::retry_delay(Duration::from_secs(5), failures.max(1)))
+}
+
+fn release_name(hr: &HelmRelease) -> String {
+    if let Some(name) = &hr.spec.release_name {
+        return name.clone();
+    }
+    match &hr.spec.target_namespace {
+        Some(ns) => format!("{ns}-{}", hr.name_any()),
+        None => hr.name_any(),
+    }
+}
+
+async fn apply(hr: &HelmRelease, ctx: &Context) -> Result<Action, Error> {
+    let key = key_of(hr);
+    if hr.spec.suspend {
+        return Ok(Action::await_change());
+    }
+    let start = Instant::now();
+    let old = hr.status.clone().unwrap_or_default();
+    let generation = hr.meta().generation;
+    let requested = hr.annotations().get(REQUESTED_AT_ANNOTATION).cloned();
+    let mut status = old.clone();
+    status.observed_generation = generation;
+    if requested.is_some() {
+        status.last_handled_reconcile_at.clone_from(&requested);
+    }
+    let interval = match duration::field(
+        hr.spec.interval.as_deref(),
+        "interval",
+        ctx.settings.default_interval,
+    ) {
+        Ok(i) => i.max(Duration::from_secs(1)),
+        Err(message) => {
+            return fail(
+                ctx,
+                hr,
+                &key,
+                &old,
+                status,
+                reason::INVALID_SPEC,
+                message,
+                true,
+                Action::await_change(),
+            )
+            .await;
+        }
+    };
+    let timeout = match duration::field(
+        hr.spec.timeout.as_deref(),
+        "timeout",
+        Duration::from_secs(300),
+    ) {
+        Ok(t) => t,
+        Err(message) => {
+            return fail(
+                ctx,
+                hr,
+                &key,
+                &old,
+                status,
+                reason::INVALID_SPEC,
+                message,
+                true,
+                Action::await_change(),
+            )
+            .await;
+        }
+    };
+    let Some(chart) = &hr.spec.chart else {
+        let message = "spec.chart is required (spec.chartRef is not supported yet)".to_owned();
+        return fail(
+            ctx,
+            hr,
+            &key,
+            &old,
+            status,
+            reason::INVALID_SPEC,
+            message,
+            true,
+            Action::await_change(),
+        )
+        .await;
+    };
+    let artifact = match artifact_of(
+        ctx,
+        &chart.spec.source_ref,
+        &key.namespace,
+        "spec.chart.spec.sourceRef",
+    )
+    .await
+    {
+        Ok(a) => a,
+        Err(message) => {
+            return fail(
+                ctx,
+                hr,
+                &key,
+                &old,
+                status,
+                reason::ARTIFACT_FAILED,
+                message,
+                false,
+                Action::requeue(interval),
+            )
+            .await;
+        }
+    };
+    let Some(root) = artifact.dir.filter(|d| d.is_dir()) else {
+        return Ok(Action::requeue(ARTIFACT_WAIT));
+    };
+    // dependsOn names other HelmReleases (as in Flux); fresh reads, as for units.
+    let mut states = Vec::new();
+    for dep in dependencies_of(hr) {
+        let state = dependency_state(ctx, &dep).await;
+        states.push((dep, state));
+    }
+    if let Some(message) = deps::first_not_ready(&states) {
+        return fail(
+            ctx,
+            hr,
+            &key,
+            &old,
+            status,
+            reason::DEPENDENCY_NOT_READY,
+            message,
+            false,
+            Action::requeue(interval),
+        )
+        .await;
+    }
+    let values = match values(hr, ctx, &key).await {
+        Ok(v) => v,
+        Err(message) => {
+            return fail(
+                ctx,
+                hr,
+                &key,
+                &old,
+                status,
+                "ValuesFailed",
+                message,
+                false,
+                Action::requeue(interval),
+            )
+            .await;
+        }
+    };
+    let values_text = serde_json::to_string(&values).unwrap_or_default();
+    let digest = format!(
+        "sha256:{}",
+        gitops_core::git::digest::sha256_hex(values_text.as_bytes())
+    );
+    let memory = ctx.memory(KIND, &key);
+    let facts = UnitFacts {
+        new_revision: old.last_attempted_revision.as_deref() != Some(artifact.revision.as_str())
+            || old.last_attempted_values_digest.as_deref() != Some(digest.as_str()),
+        spec_changed: generation != old.observed_generation,
+        requested: requested.is_some() && requested != old.last_handled_reconcile_at,
+        failed: !conditions::is_ready(&old.conditions),
+        was_waiting_for_dependencies: matches!(
+            conditions::ready_reason(&old.conditions),
+            Some(reason::ARTIFACT_FAILED | reason::DEPENDENCY_NOT_READY)
+        ),
+        since_last_run: memory.last_run.map(|t| t.elapsed()),
+        since_failure: memory.last_failure.map(|t| t.elapsed()),
+        failures: memory.failures,
+    };
+    // After a rollback, the failed revision is not tried again until something changes.
+    if conditions::ready_reason(&old.conditions) == Some(ROLLED_BACK)
+        && !(facts.new_revision || facts.spec_changed || facts.requested)
+    {
+        return Ok(Action::requeue(interval));
+    }
+    if let Plan::Wait(wait) = plan::plan_unit(&facts, interval, RETRY.min(interval)) {
+        return Ok(Action::requeue(wait));
+    }
+    // Interval runs re-apply: drift of a release is healed.
+    let before = status.clone();
+    conditions::mark_reconciling(
+        &mut status.conditions,
+        format!("applying revision {}", artifact.revision),
+        generation,
+        &now(),
+    );
+    if let Err(e) = write_status(ctx, hr, &key, &before, &status, false).await {
+        tracing::warn!(%key, error = %chain(&e), "cannot mark the release Reconciling");
+    }
+    status.last_attempted_revision = Some(artifact.revision.clone());
+    status.last_attempted_values_digest = Some(digest);
+    let installing = old.last_applied_revision.is_none();
+    let namespace = hr
+        .spec
+        .target_namespace
+        .clone()
+        .unwrap_or_else(|| key.namespace.clone());
+    let (objects, hooks) = match render(
+        &root,
+        &chart.spec.chart,
+        &chart.spec.values_files,
+        &values_text,
+        release_name(hr),
+        namespace.clone(),
+    )
+    .await
+    {
+        Ok(o) => o,
+        Err(message) => {
+            let why = if installing {
+                "InstallFailed"
+            } else {
+                "UpgradeFailed"
+            };
+            return finish_failure(ctx, hr, &key, &old, status, why, message, start, interval)
+                .await;
+        }
+    };
+    let discovery = match client_as(ctx, &key.namespace, hr.spec.service_account_name.as_deref()) {
+        Ok(c) => Discovery::new(c),
+        Err(message) => {
+            return fail(
+                ctx,
+                hr,
+                &key,
+                &old,
+                status,
+                reason::INVALID_SPEC,
+                message,
+                true,
+                Action::await_change(),
+            )
+            .await;
+        }
+    };
+    if let Err(message) = roll_out(
+        ctx,
+        &discovery,
+        &namespace,
+        timeout,
+        objects,
+        &hooks,
+        installing,
+        &mut status,
+    )
+    .await
+    {
+        let mut message = message;
+        let mut why = if installing {
+            "InstallFailed"
+        } else {
+            "UpgradeFailed"
+        };
+        let failures = ctx.memory(KIND, &key).failures + 1;
+        if !installing && remediate(hr.spec.upgrade.as_ref(), failures) {
+            let rollback = Rollback {
+                chart,
+                values: &values_text,
+                release: release_name(hr),
+                namespace: &namespace,
+                timeout,
+            };
+            match rollback
+                .run(
+                    ctx,
+                    &key,
+                    &discovery,
+                    old.last_applied_revision.as_deref(),
+                    &mut status,
+                )
+                .await
+            {
+                Ok(to) => {
+                    message = format!("{message}; rolled back to {to}");
+                    why = ROLLED_BACK;
+                }
+                Err(e) => message = format!("{message}; rollback failed: {e}"),
+            }
+        }
+        return finish_failure(ctx, hr, &key, &old, status, why, message, start, interval).await;
+    }
+    ctx.remember(KIND, &key, true);
+    status.failures = None;
+    status.last_applied_revision = Some(artifact.revision.clone());
+    let (why, verb) = if installing {
+        ("InstallSucceeded", "install")
+    } else {
+        ("UpgradeSucceeded", "upgrade")
+    };
+    conditions::mark_ready(
+        &mut status.conditions,
+        why,
+        format!(
+            "Helm {verb} succeeded for release {}/{} with chart {} at {}",
+            key.namespace,
+            release_name(hr),
+            chart.spec.chart,
+            artifact.revision
+        ),
+        generation,
+        &now(),
+    );
+    write_status(ctx, hr, &key, &old, &status, true).await?;
+    ctx.observer
+        .observe_reconcile(KIND, start.elapsed().as_secs_f64(), true);
+    ctx.observer
+        .set_ready(KIND, &key.namespace, &key.name, true);
+    tracing::info!(kind = KIND, namespace = %key.namespace, name = %key.name, revision = %artifact.revision, duration_ms = start.elapsed().as_millis() as u64, "reconciled");
+    Ok(Action::requeue(interval))
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn finish_failure(
+    ctx: &Context,
+    hr: &HelmRelease,
+    key: &UnitKey,
+    old: &HelmReleaseStatus,
+    mut status: HelmReleaseStatus,
+    why: &str,
+    message: String,
+    start: Instant,
+    interval: Duration,
+) -> Result<Action, Error> {
+    ctx.remember(KIND, key, false);
+    let failures = ctx.memory(KIND, key).failures;
+    status.failures = Some(i64::from(failures));
+    conditions::mark_failed(
+        &mut status.conditions,
+        why,
+        message,
+        false,
+        hr.meta().generation,
+        &now(),
+    );
+    write_status(ctx, hr, key, old, &status, true).await?;
+    ctx.observer
+        .observe_reconcile(KIND, start.elapsed().as_secs_f64(), false);
+    ctx.observer
+        .set_ready(KIND, &key.namespace, &key.name, false);
+    // No retryInterval in the spec: back off from 5 s (a namespace made by another unit may
+    // just be late), never beyond the interval.
+    Ok(Action::requeue(
+        plan::retry_delay(RETRY, failures).min(interval),
+    ))
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn fail(
+    ctx: &Context,
+    hr: &HelmRelease,
+    key: &UnitKey,
+    old: &HelmReleaseStatus,
+    mut status: HelmReleaseStatus,
+    why: &str,
+    message: String,
+    stalled: bool,
+    action: Action,
+) -> Result<Action, Error> {
+    conditions::mark_failed(
+        &mut status.conditions,
+        why,
+        message,
+        stalled,
+        hr.meta().generation,
+        &now(),
+    );
+    write_status(ctx, hr, key, old, &status, false).await?;
+    ctx.observer
+        .set_ready(KIND, &key.namespace, &key.name, false);
+    Ok(action)
+}
+
+/// Runs the pre hooks, applies the objects (pruning what left, waiting for all), then the post
+/// hooks; records the inventory in `status`.
+#[allow(clippy::too_many_arguments)]
+async fn roll_out(
+    ctx: &Context,
+    discovery: &Discovery,
+    namespace: &str,
+    timeout: Duration,
+    objects: Vec<Object>,
+    hooks: &[Hook],
+    installing: bool,
+    status: &mut HelmReleaseStatus,
+) -> Result<(), String> {
+    let (pre, post) = if installing {
+        ("pre-install", "post-install")
+    } else {
+        ("pre-upgrade", "post-upgrade")
+    };
+    let apply = ApplyOptions {
+        field_manager: FIELD_MANAGER.to_owned(),
+        default_namespace: namespace.to_owned(),
+        timeout,
+        ..ApplyOptions::default()
+    };
+    // Hooks are recreated (before-hook-creation) or forced when their template changed.
+    let hook_apply = ApplyOptions {
+        force: true,
+        ..apply.clone()
+    };
+    let pre_hooks: Vec<Hook> = hooks::for_event(hooks, pre).into_iter().cloned().collect();
+    hooks::run(discovery.clone(), pre_hooks, hook_apply.clone(), timeout).await?;
+    let options = UnitSync {
+        apply,
+        prune: true,
+        health: HealthChecks::All,
+        timeout,
+    };
+    let synced = sync::sync_unit(
+        discovery.clone(),
+        objects,
+        status.inventory.clone().unwrap_or_default(),
+        options,
+    )
+    .await;
+    status.inventory = Some(synced.inventory.clone());
+    ctx.observer.add_applied(KIND, synced.applied());
+    ctx.observer.add_pruned(KIND, synced.pruned());
+    if !synced.errors.is_empty() {
+        return Err(format!("apply failed: {}", synced.errors.join("; ")));
+    }
+    if let Some(health) = synced
+        .health
+        .as_ref()
+        .filter(|h| h.outcome != WaitOutcome::Ready)
+    {
+        return Err(format!(
+            "health check failed: {}",
+            sync::describe_unhealthy(health)
+        ));
+    }
+    let post_hooks: Vec<Hook> = hooks::for_event(hooks, post).into_iter().cloned().collect();
+    hooks::run(discovery.clone(), post_hooks, hook_apply, timeout).await?;
+    Ok(())
+}
+
+/// Whether a failed upgrade (the `failures`th in a row) is remediated by a rollback, from
+/// `spec.upgrade.remediation` as Flux reads it: `retries` (default 0; negative: retry forever),
+/// `remediateLastFailure` (default: whether `retries` > 0), `strategy` (`rollback`, the default,
+/// or `uninstall`, not supported). Without `remediation` nothing is rolled back.
+fn remediate(upgrade: Option<&Value>, failures: u32) -> bool {
+    let Some(remediation) = upgrade.and_then(|u| u.get("remediation")) else {
+        return false;
+    };
+    let retries = remediation
+        .get("retries")
+        .and_then(Value::as_i64)
+        .unwrap_or(0);
+    let last = remediation
+        .get("remediateLastFailure")
+        .and_then(Value::as_bool)
+        .unwrap_or(retries > 0);
+    let strategy = remediation
+        .get("strategy")
+        .and_then(Value::as_str)
+        .unwrap_or("rollback");
+    strategy == "rollback" && retries >= 0 && last && i64::from(failures) > retries
+}
+
+/// A rollback: the chart re-rendered from the source at the last good revision's commit, with
+/// the current values, and rolled out.
+struct Rollback<'a> {
+    chart: &'a gitops_core::api::HelmChartTemplate,
+    values: &'a str,
+    release: String,
+    namespace: &'a str,
+    timeout: Duration,
+}
+
+impl Rollback<'_> {
+    async fn run(
+        &self,
+        ctx: &Context,
+        key: &UnitKey,
+        discovery: &Discovery,
+        last_good: Option<&str>,
+        status: &mut HelmReleaseStatus,
+    ) -> Result<String, String> {
+        let last_good = last_good.ok_or("there is no earlier successful revision")?;
+        let (_, commit) = last_good
+            .rsplit_once("sha1:")
+            .ok_or_else(|| format!("revision {last_good} names no commit"))?;
+        let source = &self.chart.spec.source_ref;
+        let repo_ns = source
+            .namespace
+            .clone()
+            .unwrap_or_else(|| key.namespace.clone());
+        let repo = ctx
+            .api::<GitRepository>(&repo_ns)
+            .get(&source.name)
+            .await
+            .map_err(|e| format!("cannot read GitRepository {repo_ns}/{}: {e}", source.name))?;
+        let artifact = super::source::fetch(&repo, &repo_ns, ctx, Some(commit.to_owned()))
+            .await
+            .map_err(|(_, message, _)| message)?;
+        let (objects, _) = render(
+            &artifact.path,
+            &self.chart.spec.chart,
+            &self.chart.spec.values_files,
+            self.values,
+            self.release.clone(),
+            self.namespace.to_owned(),
+        )
+        .await?;
+        roll_out(
+            ctx,
+            discovery,
+            self.namespace,
+            self.timeout,
+            objects,
+            &[],
+            false,
+            status,
+        )
+        .await?;
+        Ok(last_good.to_owned())
+    }
+}
+
+async fn cleanup(hr: &HelmRelease, ctx: &Context) -> Result<Action, Error> {
+    let key = key_of(hr);
+    ctx.forget(KIND, &key);
+    let inventory = hr
+        .status
+        .as_ref()
+        .and_then(|s| s.inventory.clone())
+        .unwrap_or_default();
+    if hr.spec.suspend || inventory.is_empty() {
+        return Ok(Action::await_change());
+    }
+    let client = client_as(ctx, &key.namespace, hr.spec.service_account_name.as_deref()).map_err(
+        |message| Error::Cleanup {
+            key: key.clone(),
+            message,
+        },
+    )?;
+    let (deleted, errors) = sync::prune_all(Discovery::new(client), &inventory, 16).await;
+    if !errors.is_empty() {
+        return Err(Error::Cleanup {
+            key,
+            message: errors.join("; "),
+        });
+    }
+    let n = deleted.count(gitops_core::changeset::Action::Deleted);
+    ctx.observer.add_pruned(KIND, n as u64);
+    events::publish(
+        ctx,
+        &hr.object_ref(&()),
+        true,
+        "Uninstalled",
+        "Delete",
+        &format!("pruned {n} objects on deletion"),
+    )
+    .await;
+    Ok(Action::await_change())
+}
+
+async fn write_status(
+    ctx: &Context,
+    hr: &HelmRelease,
+    key: &UnitKey,
+    old: &HelmReleaseStatus,
+    status: &HelmReleaseStatus,
+    force: bool,
+) -> Result<(), Error> {
+    if old == status && !force {
+        return Ok(());
+    }
+    let patch =
+        json!({"apiVersion": gitops_core::api::API_VERSION, "kind": KIND, "status": status});
+    ctx.api::<HelmRelease>(&key.namespace)
+        .patch_status(
+            &key.name,
+            &PatchParams::apply(FIELD_MANAGER).force(),
+            &Patch::Apply(&patch),
+        )
+        .await
+        .map_err(|source| Error::Status {
+            kind: KIND,
+            key: key.clone(),
+            source,
+        })?;
+    events::publish_transitions(
+        ctx,
+        &hr.object_ref(&()),
+        &old.conditions,
+        &status.conditions,
+    )
+    .await;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upgrades_are_rolled_back_only_as_remediation_asks() {
+        assert!(!remediate(None, 5));
+        let once = json!({"remediation": {"retries": 0, "remediateLastFailure": true}});
+        assert!(remediate(Some(&once), 1));
+        let no_last = json!({"remediation": {"retries": 0}});
+        assert!(!remediate(Some(&no_last), 3));
+        let twice = json!({"remediation": {"retries": 2}});
+        assert!(!remediate(Some(&twice), 2));
+        assert!(remediate(Some(&twice), 3));
+        let forever = json!({"remediation": {"retries": -1, "remediateLastFailure": true}});
+        assert!(!remediate(Some(&forever), 100));
+        let uninstall = json!({"remediation": {"retries": 1, "strategy": "uninstall"}});
+        assert!(!remediate(Some(&uninstall), 5));
+    }
+}
