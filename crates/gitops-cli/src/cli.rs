@@ -97,6 +97,189 @@ pub(crate) enum Command {
     /// Fetch and inspect sources
     #[command(subcommand)]
     Source(SourceCommand),
+    /// Install the operator in a cluster, or print its manifests
+    ///
+    /// The manifests are the gitops.rs CRDs, the `gitops-system` Namespace, the operator's
+    /// ServiceAccount, ClusterRoles and bindings (bound to `cluster-admin`, as Flux's
+    /// kustomize-controller, since units may apply any kind), a Service and the Deployment.
+    /// Without `--export` they are applied with server-side apply, CRDs first (waiting until
+    /// they are Established).
+    Install(InstallArgs),
+    /// Install the operator and make it manage a directory of a Git repository, itself included
+    ///
+    /// Writes `P/gitops-system/install.yaml` (the manifests of `gitops install --export`) and
+    /// `P/gitops-system/sync.yaml` (a GitRepository following the branch and a Kustomization
+    /// reconciling P) into the repository, commits and pushes them, then installs the operator
+    /// and applies sync.yaml. From then on, changes to P in Git reach the cluster.
+    Bootstrap(BootstrapArgs),
+    /// List the operator's units or sources with their revision and readiness
+    #[command(subcommand)]
+    Get(GetCommand),
+    /// Ask the operator to reconcile an object now, and wait until it has
+    ///
+    /// Writes the `reconcile.gitops.rs/requestedAt` annotation, then waits until the object's
+    /// `status.lastHandledReconcileAt` equals it: exits 0 with the revision when the object is
+    /// Ready, 1 with the Ready message when it is not.
+    #[command(subcommand)]
+    Reconcile(ReconcileCommand),
+    /// Stop the operator from reconciling an object (`spec.suspend: true`)
+    #[command(subcommand)]
+    Suspend(SuspendCommand),
+    /// Let the operator reconcile an object again, and request a reconciliation now
+    #[command(subcommand)]
+    Resume(SuspendCommand),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct BootstrapArgs {
+    /// The repository: a Git URL (committed and pushed there) or a local working copy
+    /// (committed there, and pushed to its `origin` when it has one)
+    #[arg(long, value_name = "DIR_OR_URL")]
+    pub(crate) repo: String,
+    /// The directory of the repository the operator reconciles
+    #[arg(long, value_name = "P")]
+    pub(crate) path: String,
+    /// The branch to commit to and to follow
+    #[arg(long, value_name = "B", default_value = "main")]
+    pub(crate) branch: String,
+    /// The URL the operator fetches [default: --repo when it is a URL, else the working copy's
+    /// `origin`]
+    #[arg(long, value_name = "URL")]
+    pub(crate) url: Option<String>,
+    /// Namespace of the operator
+    #[arg(long, value_name = "NS", default_value = "gitops-system")]
+    pub(crate) namespace: String,
+    /// The operator's image [default: ghcr.io/gitops-rs/gitops-operator:<this version>]
+    #[arg(long, value_name = "IMAGE")]
+    pub(crate) image: Option<String>,
+    /// A Kubernetes Secret (YAML or JSON) with the credentials to push: username, password,
+    /// bearerToken, ca.crt, identity, known_hosts
+    #[arg(long, value_name = "FILE")]
+    pub(crate) secret_file: Option<PathBuf>,
+    /// Author of the commit
+    #[arg(long, value_name = "NAME", default_value = "gitops")]
+    pub(crate) author_name: String,
+    /// E-mail of the commit's author
+    #[arg(long, value_name = "EMAIL", default_value = "gitops@localhost")]
+    pub(crate) author_email: String,
+    /// How long to wait for the CRDs to be Established
+    #[arg(long, value_name = "D", default_value = "2m", value_parser = parse_duration)]
+    pub(crate) timeout: std::time::Duration,
+    #[command(flatten)]
+    pub(crate) kube: KubeArgs,
+}
+
+/// `gitops get …`
+#[derive(Debug, Subcommand)]
+pub(crate) enum GetCommand {
+    /// Kustomizations and HelmReleases: revision applied, suspended, Ready and its message
+    Units(GetArgs),
+    /// GitRepositories: artifact revision, suspended, Ready and its message
+    Sources(GetArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct GetArgs {
+    /// Namespace to list
+    #[arg(short, long, value_name = "NS", default_value = "gitops-system")]
+    pub(crate) namespace: String,
+    /// List every namespace (adds a NAMESPACE column)
+    #[arg(short = 'A', long, conflicts_with = "namespace")]
+    pub(crate) all_namespaces: bool,
+    /// Keep listing: print the table again whenever a row changes (until interrupted)
+    #[arg(short, long)]
+    pub(crate) watch: bool,
+    /// Output format
+    #[arg(short, long, value_enum, default_value_t = TableFormat::Table)]
+    pub(crate) output: TableFormat,
+    #[command(flatten)]
+    pub(crate) kube: KubeArgs,
+}
+
+/// How `gitops get` prints its rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum TableFormat {
+    /// An aligned table, as `flux get` prints it
+    Table,
+    /// A JSON array, one object per row
+    Json,
+}
+
+/// `gitops reconcile …`
+#[derive(Debug, Subcommand)]
+pub(crate) enum ReconcileCommand {
+    /// A Kustomization or HelmRelease (`NAME`, or `kustomization/NAME`, `helmrelease/NAME`)
+    Unit(ReconcileUnitArgs),
+    /// A GitRepository
+    Source(ReconcileArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ReconcileArgs {
+    #[command(flatten)]
+    pub(crate) object: ObjectArgs,
+    /// How long to wait for the operator
+    #[arg(long, value_name = "D", default_value = "5m", value_parser = parse_duration)]
+    pub(crate) timeout: std::time::Duration,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ReconcileUnitArgs {
+    #[command(flatten)]
+    pub(crate) reconcile: ReconcileArgs,
+    /// Reconcile the unit's source first (fetch the latest revision), then the unit
+    #[arg(long)]
+    pub(crate) with_source: bool,
+}
+
+/// `gitops suspend …` and `gitops resume …`
+#[derive(Debug, Subcommand)]
+pub(crate) enum SuspendCommand {
+    /// A Kustomization or HelmRelease (`NAME`, or `kustomization/NAME`, `helmrelease/NAME`)
+    Unit(ObjectArgs),
+    /// A GitRepository
+    Source(ObjectArgs),
+}
+
+/// One of the operator's objects.
+#[derive(Debug, Args)]
+pub(crate) struct ObjectArgs {
+    /// The object's name
+    pub(crate) name: String,
+    /// Its namespace
+    #[arg(short, long, value_name = "NS", default_value = "gitops-system")]
+    pub(crate) namespace: String,
+    #[command(flatten)]
+    pub(crate) kube: KubeArgs,
+}
+
+/// How to reach the cluster, for commands that read and change operator objects.
+#[derive(Debug, Args)]
+pub(crate) struct KubeArgs {
+    /// Kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then in-cluster)
+    #[arg(long, value_name = "FILE")]
+    pub(crate) kubeconfig: Option<PathBuf>,
+    /// Kubeconfig context to use
+    #[arg(long, value_name = "NAME")]
+    pub(crate) context: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct InstallArgs {
+    /// Print the manifests as YAML instead of applying them
+    #[arg(long)]
+    pub(crate) export: bool,
+    /// Namespace of the operator
+    #[arg(long, value_name = "NS", default_value = "gitops-system")]
+    pub(crate) namespace: String,
+    /// The operator's image [default: ghcr.io/gitops-rs/gitops-operator:<this version>]
+    #[arg(long, value_name = "IMAGE")]
+    pub(crate) image: Option<String>,
+    /// How long to wait for the CRDs to be Established
+    #[arg(long, value_name = "D", default_value = "2m", value_parser = parse_duration)]
+    pub(crate) timeout: std::time::Duration,
+    #[command(flatten)]
+    pub(crate) kube: KubeArgs,
 }
 
 /// `gitops source …`

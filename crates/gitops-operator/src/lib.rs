@@ -13,6 +13,11 @@
 //! Leader election ([`Args::enable_leader_election`]) keeps one replica applying; the probes are
 //! in [`serve`], the metrics hook in [`observe`], artifact garbage collection in [`gc`].
 //!
+//! Next to them, on every replica: the [`receiver`] controller, whose verified webhooks request an
+//! immediate reconciliation of the sources they name, and the [`http`] server (`/metrics`,
+//! `/healthz`, `/readyz`, `/hook/...`) with the Prometheus [`http::Metrics`] the controllers
+//! report to.
+//!
 //! The decisions are pure modules with their own tests: [`deps`] (dependency readiness and
 //! cycles), [`plan`] (what a wake-up should do, backoff), [`conditions`] (status conditions and
 //! which transitions become Events), [`duration`] (Go durations). The binary is [`run`] behind
@@ -31,9 +36,11 @@ mod controller;
 pub mod deps;
 pub mod duration;
 pub mod gc;
+pub mod http;
 mod leader;
 pub mod observe;
 pub mod plan;
+pub mod receiver;
 pub mod serve;
 
 use std::net::SocketAddr;
@@ -82,7 +89,7 @@ pub struct Args {
     /// Reconcile only objects matching this label selector (to shard objects over operators)
     #[arg(long, value_name = "SELECTOR")]
     pub watch_label_selector: Option<String>,
-    /// Address of the probe server (/healthz, /readyz)
+    /// Address of the HTTP server (/metrics, /healthz, /readyz, /hook/...)
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9440")]
     pub http_addr: SocketAddr,
     /// Run controllers only while holding the leader Lease
@@ -120,8 +127,9 @@ pub fn init_logging(format: LogFormat) {
     };
 }
 
-/// Runs the operator until SIGTERM or SIGINT: connects, serves the probes, and runs the
-/// controllers (while leading, with leader election), reporting to `observer`.
+/// Runs the operator until SIGTERM or SIGINT: connects, serves HTTP (metrics, probes, webhooks),
+/// runs the Receiver controller, and runs the source and unit controllers (while leading, with
+/// leader election), reporting to the Prometheus metrics and to `observer`.
 ///
 /// # Errors
 /// When the cluster cannot be reached, the probe address cannot be bound, or leader election
@@ -138,9 +146,24 @@ pub async fn run(args: Args, observer: Arc<dyn Observer>) -> anyhow::Result<()> 
         let _ = stop_tx.send(true);
     });
     let probes = serve::Probes::default();
-    let listener_probes = probes.clone();
-    let probe_stop = stopped(stop_rx.clone());
-    let server = tokio::spawn(serve::serve(args.http_addr, listener_probes, probe_stop));
+    let metrics = Arc::new(http::Metrics::new());
+    let observer: Arc<dyn Observer> = Arc::new(observe::Both(
+        Arc::clone(&metrics) as Arc<dyn Observer>,
+        observer,
+    ));
+    let registry = receiver::Registry::default();
+    let hooks = receiver::routes(client.clone(), registry.clone(), "gitops-operator".into());
+    let router = http::router(metrics, probes.flag(), hooks);
+    let listener = tokio::net::TcpListener::bind(args.http_addr)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.http_addr))?;
+    let server = tokio::spawn(http::serve_on(listener, router, stopped(stop_rx.clone())));
+    // Receivers run on every replica: a webhook only annotates sources, which is idempotent.
+    let receivers = tokio::spawn(receiver::run(
+        client.clone(),
+        registry,
+        stopped(stop_rx.clone()),
+    ));
     let settings = Settings {
         storage: args.storage_path.clone(),
         default_interval: args.default_interval,
@@ -169,6 +192,7 @@ pub async fn run(args: Args, observer: Arc<dyn Observer>) -> anyhow::Result<()> 
         Ok(())
     };
     server.abort();
+    receivers.abort();
     result
 }
 

@@ -26,3 +26,50 @@ impl Observer for NoopObserver {
     fn add_pruned(&self, _kind: &str, _n: u64) {}
     fn observe_fetch(&self, _seconds: f64, _success: bool) {}
 }
+
+/// Two observers fed the same measurements (the Prometheus registry and the embedder's own).
+pub struct Both(
+    pub std::sync::Arc<dyn Observer>,
+    pub std::sync::Arc<dyn Observer>,
+);
+
+impl Observer for Both {
+    fn observe_reconcile(&self, kind: &str, seconds: f64, success: bool) {
+        self.0.observe_reconcile(kind, seconds, success);
+        self.1.observe_reconcile(kind, seconds, success);
+    }
+    fn set_ready(&self, kind: &str, namespace: &str, name: &str, ready: bool) {
+        self.0.set_ready(kind, namespace, name, ready);
+        self.1.set_ready(kind, namespace, name, ready);
+    }
+    fn add_applied(&self, kind: &str, n: u64) {
+        self.0.add_applied(kind, n);
+        self.1.add_applied(kind, n);
+    }
+    fn add_pruned(&self, kind: &str, n: u64) {
+        self.0.add_pruned(kind, n);
+        self.1.add_pruned(kind, n);
+    }
+    fn observe_fetch(&self, seconds: f64, success: bool) {
+        self.0.observe_fetch(seconds, success);
+        self.1.observe_fetch(seconds, success);
+    }
+}
+
+impl Observer for crate::http::Metrics {
+    fn observe_reconcile(&self, kind: &str, seconds: f64, success: bool) {
+        crate::http::Metrics::observe_reconcile(self, kind, seconds, success);
+    }
+    fn set_ready(&self, kind: &str, namespace: &str, name: &str, ready: bool) {
+        crate::http::Metrics::set_ready(self, kind, namespace, name, ready);
+    }
+    fn add_applied(&self, kind: &str, n: u64) {
+        crate::http::Metrics::add_applied(self, kind, n);
+    }
+    fn add_pruned(&self, kind: &str, n: u64) {
+        crate::http::Metrics::add_pruned(self, kind, n);
+    }
+    fn observe_fetch(&self, seconds: f64, success: bool) {
+        crate::http::Metrics::observe_fetch(self, seconds, success);
+    }
+}

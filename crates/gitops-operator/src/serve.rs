@@ -1,17 +1,10 @@
-//! The operator's probe endpoints: `/healthz` (the process is alive) and `/readyz` (it is
-//! connected and either leading or standing by). A small axum server of its own, so that the
-//! full HTTP surface (metrics, webhooks) can replace it in one place.
+//! The operator's readiness: set once it connected and either leads or stands by, and served as
+//! `/readyz` by the [`crate::http`] server.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use axum::Router;
-use axum::extract::State;
-use axum::http::StatusCode;
-use axum::routing::get;
-
-/// Readiness shared between the operator and its probe server.
+/// Readiness shared between the operator and its HTTP server.
 #[derive(Debug, Clone, Default)]
 pub struct Probes {
     ready: Arc<AtomicBool>,
@@ -23,42 +16,15 @@ impl Probes {
         self.ready.store(ready, Ordering::Relaxed);
     }
 
+    /// The flag behind [`Probes::is_ready`], for the HTTP server's `/readyz`.
+    #[must_use]
+    pub fn flag(&self) -> Arc<AtomicBool> {
+        Arc::clone(&self.ready)
+    }
+
     /// Whether the operator is ready.
     #[must_use]
     pub fn is_ready(&self) -> bool {
         self.ready.load(Ordering::Relaxed)
     }
-}
-
-/// The router with `/healthz` and `/readyz`.
-pub fn router(probes: Probes) -> Router {
-    Router::new()
-        .route("/healthz", get(|| async { "ok" }))
-        .route(
-            "/readyz",
-            get(|State(probes): State<Probes>| async move {
-                if probes.is_ready() {
-                    (StatusCode::OK, "ready")
-                } else {
-                    (StatusCode::SERVICE_UNAVAILABLE, "not ready")
-                }
-            }),
-        )
-        .with_state(probes)
-}
-
-/// Serves the probes on `addr` until `shutdown` completes.
-///
-/// # Errors
-/// When the address cannot be bound.
-pub async fn serve(
-    addr: SocketAddr,
-    probes: Probes,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    let listener = tokio::net::TcpListener::bind(addr).await?;
-    tracing::info!(%addr, "serving /healthz and /readyz");
-    axum::serve(listener, router(probes))
-        .with_graceful_shutdown(shutdown)
-        .await
 }

@@ -1,12 +1,15 @@
 //! One module per command; each turns parsed arguments into calls of the library crates.
 
 mod apply;
+mod bootstrap;
 mod build;
 mod convert;
 mod diff;
 mod fetch;
 mod git_url;
 mod graph;
+mod install;
+mod objects;
 mod plan;
 mod repo;
 mod rollout;
@@ -52,5 +55,11 @@ pub(crate) fn run(mut cli: Cli, printer: &Arc<Printer>) -> anyhow::Result<ExitSt
         Command::Diff(args) => Ok(diff::run(&args, diff::Mode::Diff, printer)),
         Command::Drift(args) => Ok(diff::run(&args, diff::Mode::Drift, printer)),
         Command::Source(SourceCommand::Fetch(args)) => fetch::run(&args, printer),
+        Command::Install(args) => install::run(&args, printer),
+        Command::Bootstrap(args) => bootstrap::run(&args, printer),
+        Command::Get(command) => objects::get(&command, printer),
+        Command::Reconcile(command) => objects::reconcile(&command, printer),
+        Command::Suspend(command) => objects::suspend(&command, printer, true),
+        Command::Resume(command) => objects::suspend(&command, printer, false),
     }
 }

@@ -58,7 +58,7 @@ fn secret_files_and_insecure_http_are_checked_before_fetching() {
 mod e2e {
     use std::path::Path;
 
-    use gitops_testenv::git::{BasicAuth, GitDaemon, GitHttp, GitRepos, git};
+    use gitops_testenv::git::{BasicAuth, GitDaemon, GitHttp, GitRepos, GitSsh, git};
 
     use super::gitops_cached;
     use crate::common::{run, workspace_root};
@@ -336,6 +336,86 @@ mod e2e {
         let right = fetch("ok");
         assert!(right.starts_with("exit code: 0\n"), "{right}");
         assert!(!right.contains("right-pass-8080"), "{right}");
+    }
+
+    /// A Secret file with Flux's SSH keys (`identity`, `known_hosts`), as `flux create secret git`
+    /// writes it.
+    fn ssh_secret(path: &Path, identity: &Path, known_hosts: &Path) {
+        let indent =
+            |text: String| -> String { text.lines().map(|l| format!("    {l}\n")).collect() };
+        let identity = indent(std::fs::read_to_string(identity).unwrap());
+        let known_hosts = indent(std::fs::read_to_string(known_hosts).unwrap());
+        std::fs::write(
+            path,
+            format!(
+                "apiVersion: v1\nkind: Secret\nmetadata:\n  name: deploy-key\nstringData:\n  identity: |\n{identity}  known_hosts: |\n{known_hosts}"
+            ),
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn source_fetch_over_ssh_with_a_deploy_key_and_a_strict_host_key() {
+        let repos = GitRepos::new().unwrap();
+        repos.create("app", FILES).unwrap();
+        let ssh = GitSsh::start(&repos).unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        let secret = tmp.path().join("deploy-key.yaml");
+        ssh_secret(&secret, &ssh.user_key(), &ssh.known_hosts());
+        let url = ssh.url("app");
+        let fetch = |secret: &Path, out: &str| {
+            run(
+                &mut gitops_cached(
+                    &tmp.path().join("cache"),
+                    &[
+                        "source",
+                        "fetch",
+                        &url,
+                        "--secret-file",
+                        &secret.to_string_lossy(),
+                        "--out",
+                        &tmp.path().join(out).to_string_lossy(),
+                    ],
+                ),
+                &[(url.as_str(), "<url>")],
+            )
+        };
+        let ok = fetch(&secret, "ok");
+        assert!(ok.starts_with("exit code: 0\n"), "{ok}\n{}", ssh.log());
+        assert!(ok.contains("main@sha1:"), "{ok}");
+        assert_eq!(
+            std::fs::read_to_string(tmp.path().join("ok/deploy/app.yaml")).unwrap(),
+            FILES[1].1
+        );
+        assert!(!ok.contains("PRIVATE KEY"), "{ok}");
+
+        // A known_hosts entry for another key: refused as a host key failure, never retried.
+        let other = tmp.path().join("other_key");
+        let status = std::process::Command::new("ssh-keygen")
+            .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+            .arg(&other)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let other_pub = std::fs::read_to_string(tmp.path().join("other_key.pub")).unwrap();
+        let mut fields = other_pub.split_whitespace();
+        let wrong_hosts = tmp.path().join("wrong_known_hosts");
+        std::fs::write(
+            &wrong_hosts,
+            format!(
+                "[127.0.0.1]:{} {} {}\n",
+                ssh.port(),
+                fields.next().unwrap(),
+                fields.next().unwrap()
+            ),
+        )
+        .unwrap();
+        let bad_secret = tmp.path().join("bad-host.yaml");
+        ssh_secret(&bad_secret, &ssh.user_key(), &wrong_hosts);
+        let refused = fetch(&bad_secret, "refused");
+        assert!(refused.starts_with("exit code: 1\n"), "{refused}");
+        assert!(refused.to_lowercase().contains("host key"), "{refused}");
+        assert!(!refused.contains("PRIVATE KEY"), "{refused}");
     }
 
     #[test]

@@ -41,3 +41,16 @@ fn a_bad_timeout_is_a_usage_error() {
         &[]
     ));
 }
+
+#[test]
+fn operator_companion_help() {
+    insta::assert_snapshot!(run(&mut gitops(&["install", "--help"]), &[]));
+    insta::assert_snapshot!(run(&mut gitops(&["get", "units", "--help"]), &[]));
+    insta::assert_snapshot!(run(&mut gitops(&["reconcile", "unit", "--help"]), &[]));
+    insta::assert_snapshot!(run(&mut gitops(&["resume", "--help"]), &[]));
+}
+
+#[test]
+fn all_namespaces_conflicts_with_a_namespace() {
+    insta::assert_snapshot!(run(&mut gitops(&["get", "units", "-A", "-n", "apps"]), &[]));
+}

@@ -7,6 +7,7 @@ mod common;
 mod git;
 mod helm_template;
 mod help;
+mod install;
 mod jsonnet;
 mod repo;
 mod rollout;

@@ -166,3 +166,72 @@ fn convert_turns_flux_objects_into_ours_and_back() {
     );
     insta::assert_snapshot!(back);
 }
+
+#[test]
+fn plan_of_the_platform_fixture() {
+    for cluster in ["staging", "production"] {
+        for format in ["text", "json"] {
+            let out = run(
+                &mut gitops(&[
+                    "plan",
+                    "fixtures/platform",
+                    "--path",
+                    &format!("clusters/{cluster}"),
+                    "-o",
+                    format,
+                ]),
+                &[],
+            );
+            insta::assert_snapshot!(format!("plan_platform_{cluster}_{format}"), out);
+        }
+    }
+}
+
+/// The shared corpus, when present (`../shared/corpus` next to the checkout).
+fn corpus() -> Option<std::path::PathBuf> {
+    let dir = crate::common::workspace_root().join("../shared/corpus");
+    let dir = if dir.is_dir() {
+        dir
+    } else {
+        std::path::PathBuf::from("/work/shared/corpus")
+    };
+    dir.canonicalize().ok()
+}
+
+/// `gitops plan` (text and JSON) and `gitops graph` on the real repositories of the corpus.
+#[test]
+fn plan_and_graph_of_corpus_repositories() {
+    let Some(corpus) = corpus() else {
+        return;
+    };
+    let cases = [
+        ("gitops-linkerd", "clusters/my-cluster", "linkerd"),
+        (
+            "flux2-kustomize-helm-example-a484a05",
+            "clusters/staging",
+            "flux2_staging",
+        ),
+        (
+            "flux2-kustomize-helm-example-a484a05",
+            "clusters/production",
+            "flux2_production",
+        ),
+        ("argocd-example-apps", "apps", "argocd_apps"),
+    ];
+    for (repo, path, name) in cases {
+        let root = corpus.join(repo);
+        let root = root.to_str().unwrap();
+        for format in ["text", "json"] {
+            let out = run(
+                &mut gitops(&["plan", root, "--path", path, "-o", format]),
+                &[(root, "[REPO]")],
+            );
+            insta::assert_snapshot!(format!("corpus_plan_{name}_{format}"), out);
+        }
+        let graph = run(
+            &mut gitops(&["graph", root, "--path", path]),
+            &[(root, "[REPO]")],
+        );
+        insta::assert_snapshot!(format!("corpus_graph_{name}"), graph);
+    }
+}

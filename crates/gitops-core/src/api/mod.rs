@@ -8,11 +8,14 @@
 #[cfg(feature = "cluster")]
 mod crd;
 mod helmrelease;
+#[cfg(feature = "cluster")]
+pub mod install;
 mod kustomization;
 mod receiver;
 mod schema;
 mod source;
 pub mod status;
+pub mod summary;
 
 use std::collections::BTreeMap;
 

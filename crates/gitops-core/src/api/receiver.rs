@@ -1,5 +1,7 @@
 //! `Receiver`: a webhook endpoint that makes sources fetch as soon as a Git host reports a push.
 
+use std::collections::BTreeMap;
+
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -57,9 +59,13 @@ pub enum ReceiverType {
     /// GitLab: `X-Gitlab-Token: <token>`.
     #[serde(rename = "gitlab")]
     Gitlab,
-    /// Any sender: `X-Signature: sha256=<hex HMAC-SHA256 of the body>` (also `sha1=`, `sha512=`).
+    /// Any sender that can sign: `X-Signature: sha256=<hex HMAC-SHA256 of the body>` (also
+    /// `sha1=`).
     #[serde(rename = "generic-hmac")]
     GenericHmac,
+    /// Any sender: no signature, the secret webhook path alone authenticates.
+    #[serde(rename = "generic")]
+    Generic,
 }
 
 impl ReceiverType {
@@ -70,6 +76,7 @@ impl ReceiverType {
             Self::Github => "github",
             Self::Gitlab => "gitlab",
             Self::GenericHmac => "generic-hmac",
+            Self::Generic => "generic",
         }
     }
 }
@@ -83,10 +90,13 @@ pub struct ReceiverResource {
     pub api_version: Option<String>,
     /// Kind; `GitRepository`.
     pub kind: String,
-    /// Name.
+    /// Name, or `*` for every object of the kind in the namespace that has `matchLabels`.
     #[schemars(length(min = 1))]
     pub name: String,
     /// Namespace (default: the receiver's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
+    /// With name `*`: the labels the objects must have (all objects when empty).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub match_labels: BTreeMap<String, String>,
 }

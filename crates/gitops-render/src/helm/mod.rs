@@ -38,6 +38,9 @@ pub struct HelmOptions {
     pub namespace: String,
     /// Values files (`-f`), merged in order.
     pub values_files: Vec<PathBuf>,
+    /// Values given as data (a HelmRelease's `valuesFrom` and `values`, already merged), on top
+    /// of the values files and under `--set`.
+    pub values: Map<String, Json>,
     /// `--set` arguments.
     pub set: Vec<String>,
     /// `--set-string` arguments.
@@ -61,6 +64,7 @@ impl Default for HelmOptions {
             release_name: "release-name".to_owned(),
             namespace: "default".to_owned(),
             values_files: Vec::new(),
+            values: Map::new(),
             set: Vec::new(),
             set_string: Vec::new(),
             kube_version: None,
@@ -253,6 +257,41 @@ pub fn render_name_template(template: &str) -> Result<String, HelmError> {
         })
 }
 
+/// Merges `overlay` into `base` as Helm merges values files (maps recursively, anything else
+/// replaced); what a HelmRelease's `valuesFrom` documents and `values` go through.
+pub fn merge_values(base: &mut Map<String, Json>, overlay: Map<String, Json>) {
+    values::merge_maps(base, overlay);
+}
+
+/// Sets one value with Helm's `--set` syntax (`a.b[0].c=v`; `strings` as `--set-string`); what a
+/// HelmRelease's `valuesFrom` with a `targetPath` does.
+///
+/// # Errors
+/// A malformed expression, in Helm's words.
+pub fn set_value(
+    expression: &str,
+    into: &mut Map<String, Json>,
+    strings: bool,
+) -> Result<(), String> {
+    values::parse_set(expression, into, strings)
+}
+
+/// The dependencies that the chart at `path` declares but does not vendor in `charts/`: `helm
+/// template` refuses such a chart until `helm dependency build` fetched them, while Helm's render
+/// (the reference of our conformance tests) goes on without them.
+///
+/// # Errors
+/// A chart that does not load.
+pub fn missing_dependencies(path: &Path) -> Result<Vec<String>, HelmError> {
+    let chart = chart::load(path)?;
+    Ok(chart
+        .dependencies
+        .iter()
+        .filter(|d| !chart.subcharts.iter().any(|c| c.name == d.name))
+        .map(|d| d.name.clone())
+        .collect())
+}
+
 /// Loads and renders the chart at `path`.
 ///
 /// # Errors
@@ -279,6 +318,11 @@ pub fn render_chart(path: &Path, options: &HelmOptions) -> Result<HelmOutput, He
                 });
             }
         }
+    }
+    if !options.values.is_empty()
+        && let Json::Object(m) = chart::floatify(Json::Object(options.values.clone()))
+    {
+        values::merge_maps(&mut user, m);
     }
     for s in &options.set {
         values::parse_set(s, &mut user, false).map_err(|e| HelmError::Values {

@@ -9,6 +9,7 @@ use gitops_core::unit::{Read, ReadError, Source, Unit, UnitId, read};
 
 use super::RepoOptions;
 use super::locate::{Location, SelfSources, join_inside, locate};
+use super::render::{render_dir, render_unit};
 
 /// Units declared inside units deeper than this are refused: a unit that declares itself under a
 /// new name each time would otherwise never end.
@@ -106,12 +107,29 @@ pub fn discover(root: &Path, entry: &str, options: &RepoOptions) -> Discovery {
             state.parents.insert(unit.id.clone(), parent.clone());
         }
         let location = locate(&unit, root, options, &selves);
+        let mut notes = Vec::new();
         let output = match &location {
             Location::External { .. } => None,
             Location::Local { .. } if Some(&unit.id) == root_unit.as_ref() => {
                 Some(entry_output.clone())
             }
-            Location::Local { dir, .. } => Some(render_dir(dir, options)),
+            Location::Local {
+                dir, source_root, ..
+            } => {
+                let known: Vec<&SourcedObject> = entry_output
+                    .iter()
+                    .flatten()
+                    .chain(
+                        discovered
+                            .iter()
+                            .filter_map(|d: &DiscoveredUnit| d.output.as_ref())
+                            .flat_map(|o| o.iter().flatten()),
+                    )
+                    .collect();
+                let rendered = render_unit(&unit, dir, source_root, options, &known);
+                notes = rendered.notes;
+                Some(rendered.output)
+            }
         };
         if let Some(Ok(objects)) = &output
             && Some(&unit.id) != root_unit.as_ref()
@@ -134,7 +152,6 @@ pub fn discover(root: &Path, entry: &str, options: &RepoOptions) -> Discovery {
                 state.collect(objects, Some(unit.id.clone()), depth + 1);
             }
         }
-        let notes = unapplied_fields(&unit);
         discovered.push(DiscoveredUnit {
             unit,
             location,
@@ -181,53 +198,4 @@ impl State {
             }
         }
     }
-}
-
-fn render_dir(dir: &Path, options: &RepoOptions) -> Result<Vec<SourcedObject>, String> {
-    crate::render(dir, &options.render)
-        .map(|r| r.objects)
-        .map_err(|e| error_chain(&e))
-}
-
-/// An error and its causes on one line, for per-unit reports.
-fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
-
-/// Spec fields this render does not apply yet, so that a plan never silently shows objects that
-/// differ from what the operator would apply.
-fn unapplied_fields(unit: &Unit) -> Vec<String> {
-    use gitops_core::unit::UnitBody;
-    let mut notes = Vec::new();
-    match &unit.body {
-        UnitBody::Kustomization(spec) => {
-            let fields = [
-                ("targetNamespace", spec.target_namespace.is_some()),
-                ("namePrefix", spec.name_prefix.is_some()),
-                ("nameSuffix", spec.name_suffix.is_some()),
-                ("commonMetadata", spec.common_metadata.is_some()),
-                ("patches", !spec.patches.is_empty()),
-                ("images", !spec.images.is_empty()),
-                ("components", !spec.components.is_empty()),
-                ("postBuild", spec.post_build.is_some()),
-            ];
-            for (field, set) in fields {
-                if set {
-                    notes.push(format!("spec.{field} is not applied by this build yet"));
-                }
-            }
-        }
-        UnitBody::HelmRelease(spec) if spec.values.is_some() || !spec.values_from.is_empty() => {
-            notes.push("spec.values/valuesFrom are not applied by this build yet".to_owned());
-        }
-        _ => {}
-    }
-    notes
 }

@@ -18,6 +18,10 @@ pub enum Location {
         dir: PathBuf,
         /// The source the unit names, for display (`GitRepository/flux-system/flux-system`).
         source: String,
+        /// The root of that source, which the unit's other paths (a chart's `valuesFiles`) are
+        /// relative to.
+        #[serde(skip)]
+        source_root: PathBuf,
     },
     /// Not available offline.
     External {
@@ -93,7 +97,11 @@ pub(super) fn locate(
             };
         };
         match join_inside(&base, path) {
-            Some(dir) => Location::Local { dir, source },
+            Some(dir) => Location::Local {
+                dir,
+                source,
+                source_root: base,
+            },
             None => Location::External {
                 reason: format!("path `{path}` leaves the source {source}"),
             },
@@ -141,6 +149,18 @@ pub(super) fn locate(
                     reason: "application has no source".to_owned(),
                 };
             };
+            if let Some(plugin) = &source.plugin {
+                let name = plugin
+                    .get("name")
+                    .and_then(serde_json::Value::as_str)
+                    .unwrap_or("(discovered)");
+                return Location::External {
+                    reason: format!(
+                        "rendered by the config management plugin `{name}`, which runs only in \
+                         Argo CD's repo server"
+                    ),
+                };
+            }
             if let Some(chart) = &source.chart {
                 return Location::External {
                     reason: format!("chart `{chart}` from Helm repository {}", source.repo_url),
@@ -153,6 +173,7 @@ pub(super) fn locate(
                 Some(dir) => Location::Local {
                     dir,
                     source: source.repo_url.clone(),
+                    source_root: base.to_path_buf(),
                 },
                 None => Location::External {
                     reason: format!(

@@ -10,6 +10,7 @@
 mod discover;
 mod locate;
 mod plan;
+mod render;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -247,7 +247,12 @@ pub fn plan(discovery: &Discovery, only: Option<&UnitId>) -> Plan {
 /// every machine.
 fn relative_location(location: &Location, root: &std::path::Path) -> Location {
     match location {
-        Location::Local { dir, source } => Location::Local {
+        Location::Local {
+            dir,
+            source,
+            source_root,
+        } => Location::Local {
+            source_root: source_root.clone(),
             dir: dir.strip_prefix(root).map_or_else(
                 |_| dir.clone(),
                 |d| {
