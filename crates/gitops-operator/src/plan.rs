@@ -87,6 +87,8 @@ pub struct SourceFacts {
     pub no_artifact: bool,
     /// `metadata.generation` differs from `status.observedGeneration`.
     pub spec_changed: bool,
+    /// An included repository's artifact is newer than this one's.
+    pub includes_changed: bool,
     /// The `requestedAt` annotation differs from `status.lastHandledReconcileAt`.
     pub requested: bool,
     /// The last fetch failed.
@@ -101,7 +103,11 @@ pub struct SourceFacts {
 /// for a retry (with backoff) after a failure.
 #[must_use]
 pub fn plan_source(facts: &SourceFacts, interval: Duration) -> Option<Duration> {
-    if facts.no_artifact && !facts.failed || facts.spec_changed || facts.requested {
+    if facts.no_artifact && !facts.failed
+        || facts.spec_changed
+        || facts.requested
+        || facts.includes_changed
+    {
         return None;
     }
     let period = if facts.failed {

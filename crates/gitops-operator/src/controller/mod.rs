@@ -284,8 +284,10 @@ pub(crate) async fn run(shared: Shared, stop: impl Future<Output = ()> + Send + 
     let repos_api_for_gc = repos_api.clone();
     let artifacts_dir = context.artifacts_dir();
     let stop_rx_gc = stop_rx.clone();
-    let sources = Controller::new(repos_api, wc)
-        .with_config(controller_config)
+    let sources = Controller::new(repos_api.clone(), wc.clone()).with_config(controller_config);
+    let source_store = sources.store();
+    let sources = sources
+        .watches(repos_api, wc, source::includers_mapper(source_store))
         .graceful_shutdown_on(crate::stopped(stop_rx))
         .run(source::reconcile, source::error_policy, context)
         .for_each(|result| async move {

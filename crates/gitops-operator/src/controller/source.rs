@@ -69,6 +69,7 @@ pub(crate) async fn reconcile(
     let facts = SourceFacts {
         no_artifact: old.artifact.is_none(),
         spec_changed: generation != old.observed_generation,
+        includes_changed: includes_changed(&repo, &namespace, &old, &ctx).await,
         requested: requested.is_some() && requested != old.last_handled_reconcile_at,
         failed: !conditions::is_ready(&old.conditions),
         since_last_fetch: memory.last_run.map(|t| t.elapsed()),
@@ -183,13 +184,26 @@ pub(super) async fn fetch(
     source.ignore.clone_from(&spec.ignore);
     source.timeout = duration::field(spec.timeout.as_deref(), "timeout", Duration::from_secs(60))
         .map_err(|m| (reason::INVALID_SPEC, m, true))?;
-    if !spec.include.is_empty() {
-        tracing::warn!(namespace, name = %repo.name_any(), "spec.include is not supported yet and is ignored");
-    }
+    let included = includes(repo, namespace, ctx).await?;
     let cache = Cache::new(ctx.git_cache_dir());
     let store = ArtifactStore::new(ctx.artifacts_dir());
     let url = source.redacted_url().to_string();
-    let joined = tokio::task::spawn_blocking(move || source.artifact(&cache, &store)).await;
+    let joined = tokio::task::spawn_blocking(move || {
+        let base = source.artifact(&cache, &store)?;
+        if included.is_empty() {
+            return Ok(base);
+        }
+        let parts: Vec<git::Include<'_>> = included
+            .iter()
+            .map(|(artifact, from_path, to_path)| git::Include {
+                artifact,
+                from_path: from_path.clone(),
+                to_path: to_path.clone(),
+            })
+            .collect();
+        store.compose(&base, &parts)
+    })
+    .await;
     match joined {
         Ok(Ok(artifact)) => Ok(artifact),
         Ok(Err(e)) => Err((
@@ -202,6 +216,98 @@ pub(super) async fn fetch(
             format!("fetching {url}: the fetch task failed: {e}"),
             false,
         )),
+    }
+}
+
+/// The artifacts of `spec.include` (each GitRepository's current artifact on this replica's
+/// disk) with where they go: (artifact, fromPath, toPath).
+async fn includes(
+    repo: &GitRepository,
+    namespace: &str,
+    ctx: &Context,
+) -> Result<Vec<(git::Artifact, Option<String>, String)>, Failure> {
+    let mut out = Vec::new();
+    for (i, include) in repo.spec.include.iter().enumerate() {
+        let name = &include.repository.name;
+        let what = format!("spec.include[{i}]: GitRepository {namespace}/{name}");
+        let not_ready = |why: String| (reason::ARTIFACT_FAILED, format!("{what} {why}"), false);
+        let other = ctx
+            .api::<GitRepository>(namespace)
+            .get_opt(name)
+            .await
+            .map_err(|e| not_ready(format!("cannot be read: {e}")))?
+            .ok_or_else(|| not_ready("does not exist".to_owned()))?;
+        let artifact = other
+            .status
+            .and_then(|s| s.artifact)
+            .ok_or_else(|| not_ready("has no artifact yet".to_owned()))?;
+        let path = ctx
+            .settings
+            .storage
+            .join(artifact.path.clone().unwrap_or_default());
+        if !path.is_dir() {
+            return Err(not_ready("has no artifact on this replica yet".to_owned()));
+        }
+        out.push((
+            git::Artifact {
+                revision: artifact.revision,
+                digest: artifact.digest,
+                path,
+                files: 0,
+            },
+            include.from_path.clone(),
+            include.to_path.clone().unwrap_or_else(|| name.clone()),
+        ));
+    }
+    Ok(out)
+}
+
+/// Whether an included repository's artifact was stored after this one's (times are RFC 3339
+/// strings of one format, so they compare as text).
+async fn includes_changed(
+    repo: &GitRepository,
+    namespace: &str,
+    old: &GitRepositoryStatus,
+    ctx: &Context,
+) -> bool {
+    let own = old.artifact.as_ref().map(|a| a.last_update_time.as_str());
+    for include in &repo.spec.include {
+        let other = ctx
+            .api::<GitRepository>(namespace)
+            .get_opt(&include.repository.name)
+            .await
+            .ok()
+            .flatten()
+            .and_then(|r| r.status)
+            .and_then(|s| s.artifact);
+        if let Some(other) = other
+            && own.is_none_or(|own| other.last_update_time.as_str() > own)
+        {
+            return true;
+        }
+    }
+    false
+}
+
+/// Maps a changed GitRepository to the GitRepositories that include it.
+pub(crate) fn includers_mapper(
+    store: kube::runtime::reflector::Store<GitRepository>,
+) -> impl Fn(GitRepository) -> Vec<kube::runtime::reflector::ObjectRef<GitRepository>>
++ Send
++ Sync
++ 'static {
+    move |changed| {
+        let ns = changed.namespace().unwrap_or_default();
+        let name = changed.name_any();
+        store
+            .state()
+            .iter()
+            .filter(|r| {
+                r.namespace().unwrap_or_default() == ns
+                    && r.spec.include.iter().any(|i| i.repository.name == name)
+            })
+            .map(|r| kube::runtime::reflector::ObjectRef::from_obj(&**r))
+            .collect()
     }
 }
 

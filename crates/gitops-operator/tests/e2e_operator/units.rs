@@ -587,3 +587,56 @@ async fn force_recreates_an_object_whose_immutable_fields_changed() {
     assert!(message.contains("immutable"), "{message}");
     assert_eq!(world.configmap_data("plain").await.as_deref(), Some("one"));
 }
+
+#[tokio::test]
+async fn an_included_repository_is_composed_into_the_artifact_and_follows_its_changes() {
+    let world = World::new("op-include", &[("README.md", "app\n")]).await;
+    let lib = world
+        .repos
+        .create(
+            "lib",
+            &[("manifests/cm.yaml", &configmap_yaml("from-lib", "one"))],
+        )
+        .unwrap();
+    let _operator = Operator::start(world.name(), "gitops-operator");
+    let repos = world.ns.api::<GitRepository>();
+    for (name, spec) in [
+        (
+            "lib",
+            json!({"url": world.daemon.url("lib"), "interval": "1s"}),
+        ),
+        (
+            "repo",
+            json!({"url": world.daemon.url("repo"), "interval": "1m",
+            "include": [{"repository": {"name": "lib"}, "fromPath": "manifests", "toPath": "vendor"}]}),
+        ),
+    ] {
+        let repo: GitRepository = serde_json::from_value(json!({
+            "apiVersion": "gitops.rs/v1alpha1", "kind": "GitRepository",
+            "metadata": {"name": name, "namespace": world.name()}, "spec": spec,
+        }))
+        .unwrap();
+        repos.create(&PostParams::default(), &repo).await.unwrap();
+    }
+    // Drift checks every 2 s re-render the composed artifact.
+    world
+        .create_unit("app", json!({"path": "./vendor", "interval": "2s"}))
+        .await;
+    world.ready_at("app", &world.head()).await;
+    assert_eq!(
+        world.configmap_data("from-lib").await.as_deref(),
+        Some("one")
+    );
+    commit(
+        &lib,
+        &[(
+            "manifests/cm.yaml",
+            Some(&configmap_yaml("from-lib", "two")),
+        )],
+    );
+    eventually("the included change applied", LONG, || async {
+        Ok((world.configmap_data("from-lib").await.as_deref() == Some("two")).then_some(()))
+    })
+    .await
+    .unwrap();
+}
