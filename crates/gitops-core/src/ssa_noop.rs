@@ -449,7 +449,7 @@ mod tests {
                     "fieldsV1": {"f:data": {"f:k": {}}}}]},
             "data": {"k": "v"}});
         assert!(apply_is_noop(&d, &l, "gitops"));
-        let mut changed = l.clone();
+        let mut changed = l;
         changed["data"]["k"] = json!("w");
         assert!(!apply_is_noop(&d, &changed, "gitops"));
     }

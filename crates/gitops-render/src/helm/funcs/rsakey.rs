@@ -165,7 +165,9 @@ mod tests {
             .map(|j| 2 * j)
             .filter(|&d| {
                 let n = start + d;
-                small_primes().iter().all(|&p| n % u64::from(p) != 0)
+                small_primes()
+                    .iter()
+                    .all(|&p| !n.is_multiple_of(u64::from(p)))
                     && n % u64::from(PUBLIC_EXPONENT) != 1
             })
             .collect();
