@@ -1,5 +1,6 @@
 //! Rendering the largest charts of the shared corpus (bitnami redis with its common library,
-//! cert-manager) with the native Helm engine. Skipped when `../shared/corpus` is absent.
+//! bitnami nginx, cert-manager) with the native Helm engine. Skipped when `../shared/corpus` is
+//! absent.
 #![allow(missing_docs, clippy::unwrap_used, clippy::print_stderr)]
 
 use std::hint::black_box;
@@ -12,6 +13,8 @@ fn bench(c: &mut Criterion) {
     let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus");
     let charts = [
         ("bitnami_redis", corpus.join("bitnami-charts/bitnami/redis")),
+        // genCA in its default values: one RSA-2048 key generation per render.
+        ("bitnami_nginx", corpus.join("bitnami-charts/bitnami/nginx")),
         (
             "cert_manager",
             corpus.join("cert-manager/deploy/charts/cert-manager"),

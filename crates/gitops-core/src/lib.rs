@@ -33,6 +33,7 @@ pub mod manifest;
 mod object;
 pub mod order;
 mod origin;
+pub mod ssa_noop;
 pub mod unit;
 pub mod yaml;
 

@@ -596,3 +596,86 @@ async fn namespaces_we_did_not_create_are_never_pruned() {
     .unwrap();
     assert_eq!(wait.outcome, WaitOutcome::Ready);
 }
+
+/// The no-op check the apply engine uses to skip unchanged objects agrees with the real API
+/// server: live objects we applied (with the server's defaults, e.g. a port's protocol) are
+/// recognised as unchanged, and a field someone else changed, or a value we change, is not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_noop_check_recognises_live_objects_as_applied_and_edits_as_changes() {
+    let env = Env::new("apply-noop").await;
+    let ns = env.name();
+    let mut web = deployment(ns, "web", Some(1));
+    web.as_map_mut()["spec"]["template"]["spec"]["containers"][0]["ports"] =
+        json!([{"containerPort": 8080}]);
+    web.as_map_mut()["metadata"]["labels"] = json!({"tier": "front"});
+    let set = vec![configmap(ns, "cfg", "a"), service(ns, "web"), web.clone()];
+    assert_ok(&env.sync(set.clone()).await);
+
+    let live = |kind: &'static str, name: &'static str| {
+        let env = &env;
+        async move {
+            let id = ObjectRef {
+                group: if kind == "Deployment" { "apps" } else { "" }.into(),
+                version: "v1".into(),
+                kind: kind.into(),
+                namespace: Some(env.name().to_owned()),
+                name: name.into(),
+            };
+            let resource = env.discovery.require(&id).await.unwrap();
+            let object = resource
+                .api(env.discovery.client(), Some(env.name()))
+                .get(name)
+                .await
+                .unwrap();
+            serde_json::to_value(object).unwrap()
+        }
+    };
+    for (object, kind) in set.iter().zip(["ConfigMap", "Service", "Deployment"]) {
+        let live = live(kind, if kind == "ConfigMap" { "cfg" } else { "web" }).await;
+        assert!(
+            gitops_core::ssa_noop::apply_is_noop(&object.to_value(), &live, "gitops"),
+            "{kind} as applied is not recognised: {live:#}"
+        );
+    }
+
+    // kubectl scale: our replicas changed by another manager.
+    let deployments = env.ns.api::<Deployment>();
+    deployments
+        .patch(
+            "web",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"replicas": 3}})),
+        )
+        .await
+        .unwrap();
+    let scaled = live("Deployment", "web").await;
+    assert!(!gitops_core::ssa_noop::apply_is_noop(
+        &web.to_value(),
+        &scaled,
+        "gitops"
+    ));
+
+    // A value we change, and a field we add.
+    let cm = live("ConfigMap", "cfg").await;
+    assert!(!gitops_core::ssa_noop::apply_is_noop(
+        &configmap(ns, "cfg", "b").to_value(),
+        &cm,
+        "gitops"
+    ));
+    let mut labelled = configmap(ns, "cfg", "a");
+    labelled.as_map_mut()["metadata"]["labels"] = json!({"new": "label"});
+    assert!(!gitops_core::ssa_noop::apply_is_noop(
+        &labelled.to_value(),
+        &cm,
+        "gitops"
+    ));
+
+    // And the engine heals the scale drift (it does not skip the Deployment).
+    let again = env.sync(set).await;
+    assert_ok(&again);
+    assert_eq!(again.changes.summary(), "1 configured, 2 unchanged");
+    assert_eq!(
+        deployments.get("web").await.unwrap().spec.unwrap().replicas,
+        Some(1)
+    );
+}

@@ -8,7 +8,8 @@
 //! Each object is applied with force (Flux's rule: fields we set and someone else edited are
 //! taken back; fields we never set are left to their managers). An object whose resourceVersion
 //! did not move was `unchanged`; in a dry run, the server's answer is compared with the live
-//! object instead.
+//! object instead. An object whose live state already is what the apply would write (see
+//! [`crate::ssa_noop`]) is not sent at all, and is `unchanged`.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -22,7 +23,7 @@ use super::discovery::{Discovery, Resource, defined_by_crd_in};
 use super::error::{Error, is_not_found};
 use crate::changeset::{Action, Change, ChangeSet};
 use crate::order::{self, Stage};
-use crate::{Object, ObjectRef, diff, health};
+use crate::{Object, ObjectRef, diff, health, ssa_noop};
 
 /// Annotation that allows recreating an object whose immutable fields changed (`enabled`).
 pub const FORCE_ANNOTATION: &str = "gitops.rs/force";
@@ -340,6 +341,14 @@ async fn apply_one(
             .map(|o| to_value(&p.id, &o))
             .transpose()?,
     };
+    // Nothing to write: the live object already is what the apply would make of it (our
+    // fields, our values, nothing of ours to remove). Saves the server a full apply per object
+    // on a no-op re-apply.
+    if let Some(live) = &before
+        && ssa_noop::apply_is_noop(&body, live, &options.field_manager)
+    {
+        return Ok(Change::new(p.id.clone(), Action::Unchanged));
+    }
     match patch(&api, &p.id, &params, &body, "apply").await {
         Ok(answer) => {
             let version = |v: &Value| v["metadata"]["resourceVersion"].clone();

@@ -53,9 +53,7 @@ fn ring_err(e: impl std::fmt::Display) -> String {
 
 impl PrivateKey {
     fn generate_rsa(bits: usize) -> Result<Self, String> {
-        rsa::RsaPrivateKey::new(&mut OsRng, bits)
-            .map(|k| PrivateKey::Rsa(Box::new(k)))
-            .map_err(|e| format!("error generating rsa key: {e}"))
+        super::rsakey::generate(bits).map(|k| PrivateKey::Rsa(Box::new(k)))
     }
 
     fn generate_ec() -> Result<Self, String> {

@@ -14,6 +14,7 @@ mod lists;
 mod math;
 mod reflection;
 mod regex;
+mod rsakey;
 mod semver;
 mod strings;
 mod url;
