@@ -27,10 +27,10 @@ openv_start() {
     openv_log "building gitops and gitops-operator ($profile)"
     if [ "$profile" = release ]; then
         cargo build --release -q -p gitops-cli -p gitops-operator
-        target=$PWD/target/release
+        target=${CARGO_TARGET_DIR:-$PWD/target}/release
     else
         cargo build -q -p gitops-cli -p gitops-operator
-        target=$PWD/target/debug
+        target=${CARGO_TARGET_DIR:-$PWD/target}/debug
     fi
     GITOPS=$target/gitops
     OPERATOR=$target/gitops-operator
