@@ -499,10 +499,14 @@ impl<'a> Exec<'a> {
         args: &[Arg],
         fin: Option<Value>,
     ) -> R<Value> {
-        let context = if cmd.args.is_empty() {
-            name.to_owned()
-        } else {
-            cmd.to_string()
+        // The command as text, for error messages only: built when one is reported (formatting
+        // it for every call was a measurable part of a render).
+        let context = || {
+            if cmd.args.is_empty() {
+                name.to_owned()
+            } else {
+                cmd.to_string()
+            }
         };
         // `and` and `or` evaluate their arguments lazily.
         if name == "and" || name == "or" {
@@ -510,7 +514,7 @@ impl<'a> Exec<'a> {
             if total == 0 {
                 return Err(self.error(
                     pos,
-                    &context,
+                    &context(),
                     format!("wrong number of args for {name}: want at least 1 got 0"),
                 ));
             }
@@ -527,7 +531,7 @@ impl<'a> Exec<'a> {
             return Ok(last);
         }
         let Some(f) = self.funcs.get(name).copied() else {
-            return Err(self.error(pos, &context, format!("function {name:?} not defined")));
+            return Err(self.error(pos, &context(), format!("function {name:?} not defined")));
         };
         let mut argv = Vec::with_capacity(args.len() + 1);
         for a in args {
@@ -540,7 +544,7 @@ impl<'a> Exec<'a> {
             if let Some(msg) = e.strip_prefix(NO_WRAP) {
                 self.error(pos, name, msg.to_owned())
             } else {
-                self.error(cmd.pos, &context, format!("error calling {name}: {e}"))
+                self.error(cmd.pos, &context(), format!("error calling {name}: {e}"))
             }
         })
     }
