@@ -168,6 +168,46 @@ pub(crate) fn chain(error: &(dyn std::error::Error + 'static)) -> String {
     message
 }
 
+/// Writes `status` (the whole status of `object`, of our `kind`) with server-side apply as our
+/// field manager, then publishes an Event for each condition that changed from `old` to `new`.
+/// Every controller ends its reconcile with this.
+pub(crate) async fn apply_status<K>(
+    ctx: &Context,
+    object: &K,
+    key: &UnitKey,
+    kind: &'static str,
+    status: &impl serde::Serialize,
+    old: &[gitops_core::api::Condition],
+    new: &[gitops_core::api::Condition],
+) -> Result<(), Error>
+where
+    K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug,
+    <K as kube::Resource>::DynamicType: Default,
+{
+    let patch = serde_json::json!({
+        "apiVersion": gitops_core::api::API_VERSION,
+        "kind": kind,
+        "status": status,
+    });
+    ctx.api::<K>(&key.namespace)
+        .patch_status(
+            &key.name,
+            &kube::api::PatchParams::apply(FIELD_MANAGER).force(),
+            &kube::api::Patch::Apply(&patch),
+        )
+        .await
+        .map_err(|source| Error::Status {
+            kind,
+            key: key.clone(),
+            source,
+        })?;
+    events::publish_transitions(ctx, &object.object_ref(&Default::default()), old, new).await;
+    Ok(())
+}
+
 /// Why a reconciliation returned an error (the controller retries it with backoff).
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum Error {

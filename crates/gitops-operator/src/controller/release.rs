@@ -13,12 +13,11 @@ use gitops_core::Object;
 use gitops_core::api::status::REQUESTED_AT_ANNOTATION;
 use gitops_core::api::{GitRepository, HelmRelease, HelmReleaseStatus};
 use gitops_core::cluster::{ApplyOptions, Discovery, WaitOutcome};
-use kube::api::{Patch, PatchParams};
 use kube::runtime::controller::Action;
 use kube::runtime::finalizer::{Event as Finalizer, finalizer};
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Resource as _, ResourceExt as _};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::chart::{render, values};
 use super::hooks::{self, Hook};
@@ -731,33 +730,22 @@ async fn write_status(
     if old == status && !force {
         return Ok(());
     }
-    let patch =
-        json!({"apiVersion": gitops_core::api::API_VERSION, "kind": KIND, "status": status});
-    ctx.api::<HelmRelease>(&key.namespace)
-        .patch_status(
-            &key.name,
-            &PatchParams::apply(FIELD_MANAGER).force(),
-            &Patch::Apply(&patch),
-        )
-        .await
-        .map_err(|source| Error::Status {
-            kind: KIND,
-            key: key.clone(),
-            source,
-        })?;
-    events::publish_transitions(
+    super::apply_status(
         ctx,
-        &hr.object_ref(&()),
+        hr,
+        key,
+        KIND,
+        status,
         &old.conditions,
         &status.conditions,
     )
-    .await;
-    Ok(())
+    .await
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn upgrades_are_rolled_back_only_as_remediation_asks() {

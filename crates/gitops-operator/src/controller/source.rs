@@ -9,12 +9,10 @@ use gitops_core::api::status::REQUESTED_AT_ANNOTATION;
 use gitops_core::api::{Artifact, GitRepository, GitRepositoryStatus};
 use gitops_core::git::{self, ArtifactStore, Cache, Credentials, GitSource};
 use k8s_openapi::api::core::v1::Secret;
-use kube::api::{Patch, PatchParams};
 use kube::runtime::controller::Action;
 use kube::{Resource as _, ResourceExt as _};
-use serde_json::json;
 
-use super::{Context, Error, FIELD_MANAGER, chain, events, now};
+use super::{Context, Error, chain, now};
 use crate::conditions::{self, reason};
 use crate::deps::UnitKey;
 use crate::duration;
@@ -362,29 +360,14 @@ async fn write_status(
     if old == status {
         return Ok(());
     }
-    let patch = json!({
-        "apiVersion": gitops_core::api::API_VERSION,
-        "kind": KIND,
-        "status": status,
-    });
-    ctx.api::<GitRepository>(&key.namespace)
-        .patch_status(
-            &key.name,
-            &PatchParams::apply(FIELD_MANAGER).force(),
-            &Patch::Apply(&patch),
-        )
-        .await
-        .map_err(|source| Error::Status {
-            kind: KIND,
-            key: key.clone(),
-            source,
-        })?;
-    events::publish_transitions(
+    super::apply_status(
         ctx,
-        &repo.object_ref(&()),
+        repo,
+        key,
+        KIND,
+        status,
         &old.conditions,
         &status.conditions,
     )
-    .await;
-    Ok(())
+    .await
 }

@@ -10,12 +10,10 @@ use gitops_core::api::{
     ConditionStatus, DriftPolicy, GitRepository, Kustomization, KustomizationStatus,
 };
 use gitops_core::cluster::{ApplyOptions, Discovery, WaitOutcome};
-use kube::api::{Patch, PatchParams};
 use kube::runtime::controller::Action;
 use kube::runtime::finalizer::{Event as Finalizer, finalizer};
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Resource as _, ResourceExt as _};
-use serde_json::json;
 
 use super::inputs::{SourceArtifact, artifact_of, build, client_as, health_refs};
 use super::sync::{self, HealthChecks, UnitSync};
@@ -643,37 +641,23 @@ async fn write_status(
     if old == status && !force {
         return Ok(());
     }
-    let patch = json!({
-        "apiVersion": gitops_core::api::API_VERSION,
-        "kind": KIND,
-        "status": status,
-    });
-    ctx.api::<Kustomization>(&key.namespace)
-        .patch_status(
-            &key.name,
-            &PatchParams::apply(FIELD_MANAGER).force(),
-            &Patch::Apply(&patch),
-        )
-        .await
-        .map_err(|source| Error::Status {
-            kind: KIND,
-            key: key.clone(),
-            source,
-        })?;
-    events::publish_transitions(
+    super::apply_status(
         ctx,
-        &ks.object_ref(&()),
+        ks,
+        key,
+        KIND,
+        status,
         &old.conditions,
         &status.conditions,
     )
-    .await;
-    Ok(())
+    .await
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use kube::runtime::{reflector, watcher};
+    use serde_json::json;
 
     fn unit(name: &str, depends_on: &[&str], source: &str) -> Kustomization {
         serde_json::from_value(json!({
