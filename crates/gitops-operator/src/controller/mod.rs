@@ -168,6 +168,35 @@ pub(crate) fn chain(error: &(dyn std::error::Error + 'static)) -> String {
     message
 }
 
+/// Runs `reconcile` through our finalizer on `object` (of `kind`): its apply branch while the
+/// object lives, its cleanup branch once it is being deleted, and the finalizer is removed only
+/// after a successful cleanup. The errors of either branch come back as they are.
+pub(crate) async fn finalized<K, F, Fut>(
+    api: &Api<K>,
+    object: Arc<K>,
+    key: UnitKey,
+    kind: &'static str,
+    reconcile: F,
+) -> Result<kube::runtime::controller::Action, Error>
+where
+    K: kube::Resource + Clone + serde::de::DeserializeOwned + serde::Serialize + std::fmt::Debug,
+    <K as kube::Resource>::DynamicType: Default,
+    F: FnOnce(kube::runtime::finalizer::Event<K>) -> Fut,
+    Fut: Future<Output = Result<kube::runtime::controller::Action, Error>>,
+{
+    kube::runtime::finalizer::finalizer(api, unit::FINALIZER, object, reconcile)
+        .await
+        .map_err(|e| match e {
+            kube::runtime::finalizer::Error::ApplyFailed(e)
+            | kube::runtime::finalizer::Error::CleanupFailed(e) => e,
+            other => Error::Finalizer {
+                kind,
+                key,
+                message: chain(&other),
+            },
+        })
+}
+
 /// Writes `status` (the whole status of `object`, of our `kind`) with server-side apply as our
 /// field manager, then publishes an Event for each condition that changed from `old` to `new`.
 /// Every controller ends its reconcile with this.
@@ -223,8 +252,12 @@ pub(crate) enum Error {
     #[error("cannot prune the objects of Kustomization {key} on deletion: {message}")]
     Cleanup { key: UnitKey, message: String },
     /// Adding or removing the finalizer failed.
-    #[error("finalizer of Kustomization {key}: {message}")]
-    Finalizer { key: UnitKey, message: String },
+    #[error("finalizer of {kind} {key}: {message}")]
+    Finalizer {
+        kind: &'static str,
+        key: UnitKey,
+        message: String,
+    },
 }
 
 /// Runs both controllers until `stop` completes.

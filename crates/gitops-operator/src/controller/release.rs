@@ -14,7 +14,7 @@ use gitops_core::api::status::REQUESTED_AT_ANNOTATION;
 use gitops_core::api::{GitRepository, HelmRelease, HelmReleaseStatus};
 use gitops_core::cluster::{ApplyOptions, Discovery, WaitOutcome};
 use kube::runtime::controller::Action;
-use kube::runtime::finalizer::{Event as Finalizer, finalizer};
+use kube::runtime::finalizer::Event as Finalizer;
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Resource as _, ResourceExt as _};
 use serde_json::Value;
@@ -23,7 +23,6 @@ use super::chart::{render, values};
 use super::hooks::{self, Hook};
 use super::inputs::{artifact_of, client_as};
 use super::sync::{self, HealthChecks, UnitSync};
-use super::unit::FINALIZER;
 use super::{Context, Error, FIELD_MANAGER, chain, events, now};
 use crate::conditions::{self, reason};
 use crate::deps::{self, DependencyGraph, DependencyState, DependencyView, UnitKey};
@@ -141,21 +140,13 @@ async fn dependency_state(ctx: &Context, dep: &UnitKey) -> DependencyState {
 pub(crate) async fn reconcile(hr: Arc<HelmRelease>, ctx: Arc<Context>) -> Result<Action, Error> {
     let key = key_of(&hr);
     let api = ctx.api::<HelmRelease>(&key.namespace);
-    finalizer(&api, FINALIZER, hr, |event| async {
+    super::finalized(&api, hr, key, KIND, |event| async {
         match event {
             Finalizer::Apply(hr) => apply(&hr, &ctx).await,
             Finalizer::Cleanup(hr) => cleanup(&hr, &ctx).await,
         }
     })
     .await
-    .map_err(|e| match e {
-        kube::runtime::finalizer::Error::ApplyFailed(e)
-        | kube::runtime::finalizer::Error::CleanupFailed(e) => e,
-        other => Error::Finalizer {
-            key,
-            message: chain(&other),
-        },
-    })
 }
 
 /// Retries after an error of [`reconcile`].

@@ -11,7 +11,7 @@ use gitops_core::api::{
 };
 use gitops_core::cluster::{ApplyOptions, Discovery, WaitOutcome};
 use kube::runtime::controller::Action;
-use kube::runtime::finalizer::{Event as Finalizer, finalizer};
+use kube::runtime::finalizer::Event as Finalizer;
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Resource as _, ResourceExt as _};
 
@@ -98,21 +98,13 @@ pub(crate) fn source_mapper(
 pub(crate) async fn reconcile(ks: Arc<Kustomization>, ctx: Arc<Context>) -> Result<Action, Error> {
     let key = key_of(&ks);
     let api = ctx.api::<Kustomization>(&key.namespace);
-    finalizer(&api, FINALIZER, ks, |event| async {
+    super::finalized(&api, ks, key, KIND, |event| async {
         match event {
             Finalizer::Apply(ks) => apply(&ks, &ctx).await,
             Finalizer::Cleanup(ks) => cleanup(&ks, &ctx).await,
         }
     })
     .await
-    .map_err(|e| match e {
-        kube::runtime::finalizer::Error::ApplyFailed(e)
-        | kube::runtime::finalizer::Error::CleanupFailed(e) => e,
-        other => Error::Finalizer {
-            key,
-            message: chain(&other),
-        },
-    })
 }
 
 /// Retries after an error of [`reconcile`].
