@@ -187,18 +187,7 @@ async fn apply(hr: &HelmRelease, ctx: &Context) -> Result<Action, Error> {
     ) {
         Ok(i) => i.max(Duration::from_secs(1)),
         Err(message) => {
-            return fail(
-                ctx,
-                hr,
-                &key,
-                &old,
-                status,
-                reason::INVALID_SPEC,
-                message,
-                true,
-                Action::await_change(),
-            )
-            .await;
+            return invalid_spec(ctx, hr, &key, &old, status, message).await;
         }
     };
     let timeout = match duration::field(
@@ -208,34 +197,12 @@ async fn apply(hr: &HelmRelease, ctx: &Context) -> Result<Action, Error> {
     ) {
         Ok(t) => t,
         Err(message) => {
-            return fail(
-                ctx,
-                hr,
-                &key,
-                &old,
-                status,
-                reason::INVALID_SPEC,
-                message,
-                true,
-                Action::await_change(),
-            )
-            .await;
+            return invalid_spec(ctx, hr, &key, &old, status, message).await;
         }
     };
     let Some(chart) = &hr.spec.chart else {
         let message = "spec.chart is required (spec.chartRef is not supported yet)".to_owned();
-        return fail(
-            ctx,
-            hr,
-            &key,
-            &old,
-            status,
-            reason::INVALID_SPEC,
-            message,
-            true,
-            Action::await_change(),
-        )
-        .await;
+        return invalid_spec(ctx, hr, &key, &old, status, message).await;
     };
     let artifact = match artifact_of(
         ctx,
@@ -373,18 +340,7 @@ async fn apply(hr: &HelmRelease, ctx: &Context) -> Result<Action, Error> {
     let discovery = match client_as(ctx, &key.namespace, hr.spec.service_account_name.as_deref()) {
         Ok(c) => Discovery::new(c),
         Err(message) => {
-            return fail(
-                ctx,
-                hr,
-                &key,
-                &old,
-                status,
-                reason::INVALID_SPEC,
-                message,
-                true,
-                Action::await_change(),
-            )
-            .await;
+            return invalid_spec(ctx, hr, &key, &old, status, message).await;
         }
     };
     if let Err(message) = roll_out(
@@ -496,6 +452,30 @@ async fn finish_failure(
     Ok(Action::requeue(
         plan::retry_delay(RETRY, failures).min(interval),
     ))
+}
+
+/// A spec that cannot work until it is edited: Stalled, and no retry before the next change.
+async fn invalid_spec(
+    ctx: &Context,
+    hr: &HelmRelease,
+    key: &UnitKey,
+    old: &HelmReleaseStatus,
+    status: HelmReleaseStatus,
+    message: String,
+) -> Result<Action, Error> {
+    let action = Action::await_change();
+    fail(
+        ctx,
+        hr,
+        key,
+        old,
+        status,
+        reason::INVALID_SPEC,
+        message,
+        true,
+        action,
+    )
+    .await
 }
 
 #[allow(clippy::too_many_arguments)]

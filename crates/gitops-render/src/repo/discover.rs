@@ -116,16 +116,21 @@ pub fn discover(root: &Path, entry: &str, options: &RepoOptions) -> Discovery {
             Location::Local {
                 dir, source_root, ..
             } => {
-                let known: Vec<&SourcedObject> = entry_output
-                    .iter()
-                    .flatten()
-                    .chain(
-                        discovered
-                            .iter()
-                            .filter_map(|d: &DiscoveredUnit| d.output.as_ref())
-                            .flat_map(|o| o.iter().flatten()),
-                    )
-                    .collect();
+                // Only units that read ConfigMaps or Secrets look at what was rendered before.
+                let known: Vec<&SourcedObject> = if reads_objects(&unit) {
+                    entry_output
+                        .iter()
+                        .flatten()
+                        .chain(
+                            discovered
+                                .iter()
+                                .filter_map(|d: &DiscoveredUnit| d.output.as_ref())
+                                .flat_map(|o| o.iter().flatten()),
+                        )
+                        .collect()
+                } else {
+                    Vec::new()
+                };
                 let rendered = render_unit(&unit, dir, source_root, options, &known);
                 notes = rendered.notes;
                 Some(rendered.output)
@@ -197,5 +202,18 @@ impl State {
                 Err(e) => self.read_errors.push(e),
             }
         }
+    }
+}
+
+/// Whether rendering `unit` reads ConfigMaps or Secrets (`postBuild.substituteFrom`,
+/// `valuesFrom`).
+fn reads_objects(unit: &Unit) -> bool {
+    match &unit.body {
+        gitops_core::unit::UnitBody::Kustomization(spec) => spec
+            .post_build
+            .as_ref()
+            .is_some_and(|p| !p.substitute_from.is_empty()),
+        gitops_core::unit::UnitBody::HelmRelease(spec) => !spec.values_from.is_empty(),
+        _ => false,
     }
 }

@@ -63,7 +63,7 @@ pub(super) fn render_unit(
 
 /// Notes on a Helm chart at `dir` (none for other sources): dependencies it does not vendor.
 fn chart_notes(dir: &Path) -> Vec<String> {
-    if !dir.join("Chart.yaml").is_file() {
+    if !declares_dependencies(dir) {
         return Vec::new();
     }
     match helm::missing_dependencies(dir) {
@@ -193,6 +193,26 @@ fn render_helm_release(
         .map(|r| r.objects)
         .map_err(|e| error_chain(&e));
     UnitRender { output, notes }
+}
+
+/// Whether the chart at `dir` declares dependencies (Chart.yaml `dependencies`, or a Helm 2
+/// `requirements.yaml`): only then is the chart loaded a second time to list missing ones.
+fn declares_dependencies(dir: &Path) -> bool {
+    if dir.join("requirements.yaml").is_file() {
+        return true;
+    }
+    std::fs::read_to_string(dir.join("Chart.yaml"))
+        .ok()
+        .and_then(|text| {
+            gitops_core::yaml::parse_value(&text, gitops_core::yaml::Schema::Yaml11).ok()
+        })
+        .and_then(|chart| {
+            chart
+                .get("dependencies")
+                .and_then(Value::as_array)
+                .map(|d| !d.is_empty())
+        })
+        .unwrap_or(false)
 }
 
 /// A values document: YAML whose top level is a map (or empty).
