@@ -1,24 +1,28 @@
 //! Splits template text into tokens the way Go's `text/template/parse` lexer does: text between
 //! actions, delimiters with their trim markers, and the words inside actions.
 
+use std::borrow::Cow;
+
 use super::ParseError;
 
-/// A token kind.
+/// A token kind. Words borrow from the template text (tokens are cloned while parsing, so
+/// owned strings here were a large part of the parse time); only quoted strings with escapes
+/// own their unescaped text.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Tok {
-    Text(String),
+pub(crate) enum Tok<'a> {
+    Text(&'a str),
     Left,
     Right,
     Space,
-    Ident(String),
+    Ident(&'a str),
     /// `.Name` (without the dot).
-    Field(String),
+    Field(&'a str),
     /// `$` or `$name` (with the dollar).
-    Var(String),
+    Var(&'a str),
     Dot,
-    Str(String),
+    Str(Cow<'a, str>),
     Char(char),
-    Number(String),
+    Number(&'a str),
     Bool(bool),
     Nil,
     Pipe,
@@ -33,8 +37,8 @@ pub(crate) enum Tok {
 
 /// A token and the byte offset where it starts.
 #[derive(Debug, Clone)]
-pub(crate) struct Token {
-    pub(crate) tok: Tok,
+pub(crate) struct Token<'a> {
+    pub(crate) tok: Tok<'a>,
     pub(crate) pos: usize,
 }
 
@@ -51,7 +55,7 @@ fn is_alnum(c: char) -> bool {
 }
 
 /// Tokenizes `src`; `name` is used in errors only.
-pub(crate) fn lex(src: &str) -> Result<Vec<Token>, ParseError> {
+pub(crate) fn lex(src: &str) -> Result<Vec<Token<'_>>, ParseError> {
     let b = src.as_bytes();
     let mut toks = Vec::new();
     let mut i = 0;
@@ -68,7 +72,7 @@ pub(crate) fn lex(src: &str) -> Result<Vec<Token>, ParseError> {
         if next == b.len() {
             if !text.is_empty() {
                 toks.push(Token {
-                    tok: Tok::Text(text.to_owned()),
+                    tok: Tok::Text(text),
                     pos: start,
                 });
             }
@@ -82,7 +86,7 @@ pub(crate) fn lex(src: &str) -> Result<Vec<Token>, ParseError> {
         }
         if !text.is_empty() {
             toks.push(Token {
-                tok: Tok::Text(text.to_owned()),
+                tok: Tok::Text(text),
                 pos: start,
             });
         }
@@ -205,9 +209,9 @@ pub(crate) fn lex(src: &str) -> Result<Vec<Token>, ParseError> {
                     let Some(end) = src[i + 1..].find('`') else {
                         return Err(ParseError::at(pos, "unterminated raw quoted string"));
                     };
-                    let s = src[i + 1..i + 1 + end].to_owned();
+                    let s = &src[i + 1..i + 1 + end];
                     i = i + 1 + end + 1;
-                    Tok::Str(s)
+                    Tok::Str(Cow::Borrowed(s))
                 }
                 b'\'' => {
                     let (ch, end) = lex_char(src, i)?;
@@ -219,7 +223,7 @@ pub(crate) fn lex(src: &str) -> Result<Vec<Token>, ParseError> {
                     while let Some(ch) = src[k..].chars().next().filter(|&ch| is_alnum(ch)) {
                         k += ch.len_utf8();
                     }
-                    let v = src[i..k].to_owned();
+                    let v = &src[i..k];
                     i = k;
                     Tok::Var(v)
                 }
@@ -227,7 +231,7 @@ pub(crate) fn lex(src: &str) -> Result<Vec<Token>, ParseError> {
                     // A number like `.5`?
                     if b.get(i + 1).is_some_and(u8::is_ascii_digit) {
                         let end = scan_number(b, i);
-                        let n = src[i..end].to_owned();
+                        let n = &src[i..end];
                         i = end;
                         Tok::Number(n)
                     } else {
@@ -239,7 +243,7 @@ pub(crate) fn lex(src: &str) -> Result<Vec<Token>, ParseError> {
                             i += 1;
                             Tok::Dot
                         } else {
-                            let f = src[i + 1..k].to_owned();
+                            let f = &src[i + 1..k];
                             i = k;
                             Tok::Field(f)
                         }
@@ -253,7 +257,7 @@ pub(crate) fn lex(src: &str) -> Result<Vec<Token>, ParseError> {
                             format!("bad character {:?}", c as char),
                         ));
                     }
-                    let n = src[i..end].to_owned();
+                    let n = &src[i..end];
                     if b.get(end)
                         .is_some_and(|&c| c.is_ascii_alphanumeric() || c == b'_')
                     {
@@ -280,7 +284,7 @@ pub(crate) fn lex(src: &str) -> Result<Vec<Token>, ParseError> {
                             "nil" => Tok::Nil,
                             w => match KEYWORDS.iter().find(|k| **k == w) {
                                 Some(k) => Tok::Keyword(k),
-                                None => Tok::Ident(w.to_owned()),
+                                None => Tok::Ident(w),
                             },
                         }
                     } else {
@@ -354,12 +358,19 @@ fn scan_number(b: &[u8], start: usize) -> usize {
 
 /// Reads a Go double-quoted string starting at `start` (the quote); returns it unescaped and
 /// the offset after the closing quote.
-fn lex_quoted(src: &str, start: usize) -> Result<(String, usize), ParseError> {
+fn lex_quoted(src: &str, start: usize) -> Result<(Cow<'_, str>, usize), ParseError> {
+    // Most strings have no escapes: borrow them.
+    let body = &src[start + 1..];
+    if let Some(end) = body.find(['"', '\\', '\n'])
+        && body.as_bytes()[end] == b'"'
+    {
+        return Ok((Cow::Borrowed(&body[..end]), start + 1 + end + 1));
+    }
     let mut out = String::new();
     let mut chars = src[start + 1..].char_indices();
     while let Some((k, c)) = chars.next() {
         match c {
-            '"' => return Ok((out, start + 1 + k + 1)),
+            '"' => return Ok((Cow::Owned(out), start + 1 + k + 1)),
             '\n' => break,
             '\\' => {
                 let Some((_, e)) = chars.next() else { break };
@@ -416,7 +427,8 @@ fn lex_char(src: &str, start: usize) -> Result<(char, usize), ParseError> {
     };
     let body = &rest[..end];
     let ch = if let Some(esc) = body.strip_prefix('\\') {
-        let (s, _) = lex_quoted(&format!("\"\\{esc}\""), 0)?;
+        let quoted = format!("\"\\{esc}\"");
+        let (s, _) = lex_quoted(&quoted, 0)?;
         s.chars().next()
     } else {
         body.chars().next()

@@ -112,11 +112,13 @@ pub(crate) enum Arg {
     },
     Dot(usize),
     Nil(usize),
-    /// A constant: bool, number, string.
+    /// A constant: bool, number, string. `text` is the literal as written for numbers and
+    /// characters; strings and booleans print from their value (see [`Arg::const_text`]), so
+    /// that parsing does not format every string constant.
     Const {
         pos: usize,
         value: Value,
-        text: String,
+        text: Option<Box<str>>,
     },
     /// A function name.
     Ident {
@@ -127,6 +129,16 @@ pub(crate) enum Arg {
 }
 
 impl Arg {
+    /// The text of a constant as error messages show it: the literal of a number or
+    /// character, Rust's quoting of a string, `true`/`false`.
+    fn const_text(value: &Value, text: Option<&str>) -> String {
+        match (text, value) {
+            (Some(t), _) => t.to_owned(),
+            (None, Value::Str(s)) => format!("{:?}", &**s),
+            (None, other) => other.to_string(),
+        }
+    }
+
     pub(crate) fn pos(&self) -> usize {
         match self {
             Arg::Field { pos, .. }
@@ -170,7 +182,7 @@ impl std::fmt::Display for Arg {
             }
             Arg::Dot(_) => f.write_str("."),
             Arg::Nil(_) => f.write_str("nil"),
-            Arg::Const { text, .. } => f.write_str(text),
+            Arg::Const { value, text, .. } => f.write_str(&Arg::const_text(value, text.as_deref())),
             Arg::Ident { name, .. } => f.write_str(name),
             Arg::Pipe(p) => write!(f, "{p}"),
         }
@@ -224,7 +236,7 @@ pub(super) fn parse(name: &str, text: &str) -> Result<HashMap<String, Rc<Tree>>,
         i: 0,
         source: source.clone(),
         trees: HashMap::new(),
-        vars: vec![vec!["$".to_owned()]],
+        vars: vec![vec!["$"]],
     };
     let (root, end) = p.item_list(true)?;
     if let Some(end) = end {
@@ -246,22 +258,22 @@ pub(super) fn parse(name: &str, text: &str) -> Result<HashMap<String, Rc<Tree>>,
     Ok(p.trees)
 }
 
-struct Parser {
-    toks: Vec<Token>,
+struct Parser<'a> {
+    toks: Vec<Token<'a>>,
     i: usize,
     source: Rc<Source>,
     trees: HashMap<String, Rc<Tree>>,
-    vars: Vec<Vec<String>>,
+    vars: Vec<Vec<&'a str>>,
 }
 
 type End = Option<(&'static str, usize)>;
 
-impl Parser {
-    fn peek(&self) -> &Token {
+impl<'a> Parser<'a> {
+    fn peek(&self) -> &Token<'a> {
         &self.toks[self.i.min(self.toks.len() - 1)]
     }
 
-    fn next(&mut self) -> Token {
+    fn next(&mut self) -> Token<'a> {
         let t = self.peek().clone();
         if self.i < self.toks.len() {
             self.i += 1;
@@ -269,14 +281,14 @@ impl Parser {
         t
     }
 
-    fn peek_non_space(&mut self) -> &Token {
+    fn peek_non_space(&mut self) -> &Token<'a> {
         while self.peek().tok == Tok::Space {
             self.i += 1;
         }
         self.peek()
     }
 
-    fn next_non_space(&mut self) -> Token {
+    fn next_non_space(&mut self) -> Token<'a> {
         self.peek_non_space();
         self.next()
     }
@@ -285,7 +297,7 @@ impl Parser {
         Err(ParseError::at(pos, msg))
     }
 
-    fn unexpected<T>(&self, t: &Token, context: &str) -> Result<T, ParseError> {
+    fn unexpected<T>(&self, t: &Token<'_>, context: &str) -> Result<T, ParseError> {
         let what = match &t.tok {
             Tok::Eof => "EOF".to_owned(),
             Tok::Right => "\"}}\"".to_owned(),
@@ -313,7 +325,7 @@ impl Parser {
                     }
                     return self.err(t.pos, "unexpected EOF");
                 }
-                Tok::Text(s) => nodes.push(Node::Text(s.into())),
+                Tok::Text(s) => nodes.push(Node::Text(Rc::from(s))),
                 Tok::Left => {
                     let k = self.peek_non_space().clone();
                     match k.tok {
@@ -364,7 +376,7 @@ impl Parser {
             );
         };
         self.expect_right("define clause")?;
-        self.vars.push(vec!["$".to_owned()]);
+        self.vars.push(vec!["$"]);
         let (list, end) = self.item_list(false)?;
         self.vars.pop();
         match end {
@@ -372,7 +384,7 @@ impl Parser {
             Some((_, p)) => return self.err(p, "unexpected {{else}} in define"),
             None => return self.err(pos, "unexpected EOF in define"),
         }
-        self.add_tree(name, list);
+        self.add_tree(name.into_owned(), list);
         Ok(())
     }
 
@@ -436,8 +448,9 @@ impl Parser {
                 } else {
                     Some(self.pipeline("template", false)?)
                 };
+                let name = name.into_owned();
                 if is_block {
-                    self.vars.push(vec!["$".to_owned()]);
+                    self.vars.push(vec!["$"]);
                     let (list, end) = self.item_list(false)?;
                     self.vars.pop();
                     if !matches!(end, Some(("end", _))) {
@@ -513,8 +526,7 @@ impl Parser {
             cmds: Vec::new(),
         };
         // Declarations: `$x :=`, `$x =`, `$i, $v :=`.
-        if let Tok::Var(v) = &self.peek_non_space().tok {
-            let v = v.clone();
+        if let Tok::Var(v) = self.peek_non_space().tok {
             let save = self.i;
             self.next();
             let t = self.peek_non_space().clone();
@@ -522,7 +534,7 @@ impl Parser {
                 Tok::Declare | Tok::Assign => {
                     self.next();
                     pipe.is_assign = t.tok == Tok::Assign;
-                    pipe.decl.push(v.clone());
+                    pipe.decl.push(v.to_owned());
                     if !pipe.is_assign {
                         self.declare(v);
                     }
@@ -538,8 +550,8 @@ impl Parser {
                         return self.err(op.pos, "range can only initialize variables");
                     }
                     pipe.is_assign = op.tok == Tok::Assign;
-                    pipe.decl.push(v.clone());
-                    pipe.decl.push(v2.clone());
+                    pipe.decl.push(v.to_owned());
+                    pipe.decl.push(v2.to_owned());
                     if !pipe.is_assign {
                         self.declare(v);
                         self.declare(v2);
@@ -600,7 +612,7 @@ impl Parser {
         Ok(())
     }
 
-    fn declare(&mut self, v: String) {
+    fn declare(&mut self, v: &'a str) {
         if let Some(scope) = self.vars.last_mut() {
             scope.push(v);
         }
@@ -645,8 +657,8 @@ impl Parser {
         if let Tok::Field(_) = self.peek().tok {
             let chain_pos = self.peek().pos;
             let mut fields = Vec::new();
-            while let Tok::Field(f) = &self.peek().tok {
-                fields.push(f.clone());
+            while let Tok::Field(f) = self.peek().tok {
+                fields.push(f.to_owned());
                 self.next();
             }
             return Ok(match term {
@@ -669,7 +681,21 @@ impl Parser {
                         fields: f0,
                     }
                 }
-                Arg::Const { pos, .. } | Arg::Nil(pos) | Arg::Dot(pos) => {
+                Arg::Const {
+                    pos,
+                    ref value,
+                    ref text,
+                } => {
+                    // As the derived Debug of the constant read when its text was kept.
+                    let text = Arg::const_text(value, text.as_deref());
+                    return self.err(
+                        pos,
+                        format!(
+                            "unexpected . after term Const {{ pos: {pos}, value: {value:?}, text: {text:?} }}"
+                        ),
+                    );
+                }
+                Arg::Nil(pos) | Arg::Dot(pos) => {
                     return self.err(pos, format!("unexpected . after term {term:?}"));
                 }
                 other => Arg::Chain {
@@ -686,7 +712,10 @@ impl Parser {
         let t = self.next_non_space();
         let pos = t.pos;
         Ok(match t.tok {
-            Tok::Ident(name) => Arg::Ident { pos, name },
+            Tok::Ident(name) => Arg::Ident {
+                pos,
+                name: name.to_owned(),
+            },
             Tok::Dot => Arg::Dot(pos),
             Tok::Nil => Arg::Nil(pos),
             Tok::Var(name) => {
@@ -695,34 +724,34 @@ impl Parser {
                 }
                 Arg::Var {
                     pos,
-                    name,
+                    name: name.to_owned(),
                     fields: Vec::new(),
                 }
             }
             Tok::Field(f) => Arg::Field {
                 pos,
-                fields: vec![f],
+                fields: vec![f.to_owned()],
             },
             Tok::Bool(b) => Arg::Const {
                 pos,
                 value: Value::Bool(b),
-                text: b.to_string(),
+                text: None,
             },
             Tok::Str(s) => Arg::Const {
                 pos,
-                text: format!("{s:?}"),
-                value: Value::str(s),
+                text: None,
+                value: Value::Str(Rc::from(s)),
             },
             Tok::Char(c) => Arg::Const {
                 pos,
                 value: Value::Int(i64::from(u32::from(c))),
-                text: format!("{c:?}"),
+                text: Some(format!("{c:?}").into()),
             },
             Tok::Number(n) => Arg::Const {
                 pos,
-                value: parse_number(&n)
+                value: parse_number(n)
                     .ok_or_else(|| ParseError::at(pos, format!("bad number syntax: {n:?}")))?,
-                text: n,
+                text: Some(n.into()),
             },
             Tok::LParen => {
                 let p = self.pipeline("parenthesized pipeline", false)?;

@@ -196,6 +196,11 @@ fn errors() {
             "{{ nil | print }}",
             "template: t:1:3: executing \"t\" at <nil>: nil is not a command",
         ),
+        // Constants in the node text: strings quoted (escapes kept), literals as written.
+        (
+            "{{ nofunc \"a\\\"b\" true 'x' 0x1F 1.50 }}",
+            "template: t:1:3: executing \"t\" at <nofunc \"a\\\"b\" true 'x' 0x1F 1.50>: function \"nofunc\" not defined",
+        ),
         (
             "line1\n  {{ len 3 }}",
             "template: t:2:5: executing \"t\" at <len 3>: error calling len: len of type int",
