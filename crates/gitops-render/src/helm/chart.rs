@@ -106,7 +106,12 @@ fn read_dir(root: &Path) -> Result<Vec<(String, Vec<u8>)>, HelmError> {
                 format!("{rel}/{name}")
             };
             let p = e.path();
-            let is_dir = p.is_dir();
+            // The entry's type comes with the directory listing; only a symbolic link needs a
+            // `stat` to learn whether it leads to a directory.
+            let is_dir = match e.file_type() {
+                Ok(t) if !t.is_symlink() => t.is_dir(),
+                _ => p.is_dir(),
+            };
             if rules.ignore(&rel_path, is_dir) {
                 continue;
             }
@@ -265,7 +270,7 @@ fn from_files(files: Vec<(String, Vec<u8>)>) -> Result<Chart, String> {
     let mut other = Vec::new();
     let mut sub: BTreeMap<String, Vec<(String, Vec<u8>)>> = BTreeMap::new();
     for (name, data) in files {
-        let text = || String::from_utf8_lossy(&data).into_owned();
+        let text = || String::from_utf8_lossy(&data);
         match name.as_str() {
             "Chart.yaml" => metadata = Some(yaml_map(&text(), "Chart.yaml")?),
             "values.yaml" => {
@@ -286,9 +291,14 @@ fn from_files(files: Vec<(String, Vec<u8>)>) -> Result<Chart, String> {
                 other.push((name, data));
             }
             "Chart.lock" | "requirements.lock" => {}
-            n if n.starts_with("templates/") => templates.push((name.clone(), text())),
+            n if n.starts_with("templates/") => {
+                // Valid UTF-8 (nearly always) becomes the text without a copy.
+                let text = String::from_utf8(data)
+                    .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+                templates.push((name, text));
+            }
             n if n.starts_with("crds/") => {
-                crds.push((name.clone(), text()));
+                crds.push((name.clone(), text().into_owned()));
                 other.push((name, data));
             }
             n if n.starts_with("charts/") && !n.ends_with(".prov") => {

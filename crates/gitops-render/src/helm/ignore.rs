@@ -10,7 +10,10 @@ pub(crate) struct Rules {
 
 #[derive(Debug, Clone)]
 struct Pattern {
-    glob: String,
+    /// The glob as characters (split once: every file of a chart is matched against it).
+    glob: Vec<char>,
+    /// Where it applies: the whole path (it has a `/`) or the base name.
+    whole_path: bool,
     negate: bool,
     dir_only: bool,
 }
@@ -32,8 +35,15 @@ impl Rules {
                 Some(r) => (true, r),
                 None => (false, rest),
             };
+            // A leading `/` anchors the glob at the chart root: it then matches the whole path,
+            // as one with a `/` inside does.
+            let (whole_path, glob) = match rest.strip_prefix('/') {
+                Some(abs) => (true, abs),
+                None => (rest.contains('/'), rest),
+            };
             rules.patterns.push(Pattern {
-                glob: rest.to_owned(),
+                glob: glob.chars().collect(),
+                whole_path,
                 negate,
                 dir_only,
             });
@@ -46,14 +56,13 @@ impl Rules {
         if path.is_empty() || path == "." {
             return false;
         }
+        let full: Vec<char> = path.chars().collect();
+        let base = full
+            .iter()
+            .rposition(|&c| c == '/')
+            .map_or(&full[..], |i| &full[i + 1..]);
         for p in &self.patterns {
-            let matched = if let Some(abs) = p.glob.strip_prefix('/') {
-                glob_match(abs, path)
-            } else if p.glob.contains('/') {
-                glob_match(&p.glob, path)
-            } else {
-                glob_match(&p.glob, path.rsplit('/').next().unwrap_or(path))
-            };
+            let matched = match_from(&p.glob, if p.whole_path { &full } else { base });
             if p.negate {
                 if p.dir_only && !is_dir {
                     return true;
@@ -183,5 +192,15 @@ mod tests {
         assert!(r.ignore("secret", true));
         assert!(!r.ignore("secret", false));
         assert!(!r.ignore("values.yaml", false));
+    }
+
+    #[test]
+    fn rules_with_a_slash_match_the_whole_path() {
+        let r = Rules::parse("/top.txt\nfiles/*.md\n");
+        assert!(r.ignore("top.txt", false));
+        assert!(!r.ignore("sub/top.txt", false));
+        assert!(r.ignore("files/a.md", false));
+        assert!(!r.ignore("other/files/a.md", false));
+        assert!(!r.ignore("a.md", false));
     }
 }

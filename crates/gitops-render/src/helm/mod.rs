@@ -347,7 +347,7 @@ pub fn render(
     options: &HelmOptions,
 ) -> Result<HelmOutput, HelmError> {
     values::process_dependencies(&mut chart, user);
-    let vals = values::coalesce_values(&chart, user, false);
+    let vals = Json::Object(values::coalesce_values(&chart, user, false));
     let mut problems = String::new();
     validate_schemas(&chart, &vals, &mut problems);
     if !problems.is_empty() {
@@ -376,7 +376,7 @@ pub fn render(
     let caps = engine::capabilities(options.kube_version.as_deref(), &apis);
     let templates = engine::render(
         &chart,
-        Value::from_json(&Json::Object(vals), true),
+        Value::from_json(&vals, true),
         Value::map(release),
         caps,
     )?;
@@ -396,18 +396,20 @@ fn collect_crds(chart: &Chart, full: &str, out: &mut Vec<(String, String)>) {
     }
 }
 
-fn validate_schemas(chart: &Chart, vals: &Map<String, Json>, out: &mut String) {
+/// Validates each chart's section of the values (`vals` is a map) against its schema.
+fn validate_schemas(chart: &Chart, vals: &Json, out: &mut String) {
     if let Some(schema) = &chart.schema {
-        let errs = schema::validate(schema, &Json::Object(vals.clone()));
+        let errs = schema::validate(schema, vals);
         if !errs.is_empty() {
             out.push_str(&format!("{}:\n{}\n", chart.name, errs.join("\n")));
         }
     }
+    let empty = Json::Object(Map::new());
     for s in &chart.subcharts {
         let sub = match vals.get(&s.name) {
-            Some(Json::Object(m)) => m.clone(),
-            _ => Map::new(),
+            Some(m @ Json::Object(_)) => m,
+            _ => &empty,
         };
-        validate_schemas(s, &sub, out);
+        validate_schemas(s, sub, out);
     }
 }

@@ -10,7 +10,11 @@ thread_local! {
     static CACHE: RefCell<HashMap<String, regex::Regex>> = RefCell::new(HashMap::new());
 }
 
-fn compile(pattern: &str) -> Result<regex::Regex, String> {
+/// Compiles `pattern` (RE2 syntax), or takes it from this thread's cache.
+///
+/// # Errors
+/// Go's message for a pattern that does not compile.
+pub(crate) fn compile(pattern: &str) -> Result<regex::Regex, String> {
     CACHE.with(|c| {
         if let Some(r) = c.borrow().get(pattern) {
             return Ok(r.clone());
