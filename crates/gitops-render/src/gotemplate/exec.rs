@@ -41,7 +41,13 @@ type R<T> = Result<T, Flow>;
 pub struct Exec<'a> {
     layers: Vec<Rc<TreeMap>>,
     funcs: &'a FuncMap,
-    vars: Vec<(String, Value)>,
+    /// Variables of every template being executed, innermost last; those of the current
+    /// template start at `var_base` (a template sees only its own variables, as in Go). One
+    /// stack for all, so that calling a template allocates nothing for its variables.
+    vars: Vec<(Rc<str>, Value)>,
+    var_base: usize,
+    /// `$`, shared by every frame.
+    dollar: Rc<str>,
     depth: usize,
     /// The tree being executed (for error positions).
     tree: Option<Rc<Tree>>,
@@ -61,6 +67,8 @@ impl<'a> Exec<'a> {
             layers: vec![trees],
             funcs,
             vars: Vec::new(),
+            var_base: 0,
+            dollar: Rc::from("$"),
             depth: 0,
             tree: None,
             include_counts: HashMap::new(),
@@ -102,9 +110,7 @@ impl<'a> Exec<'a> {
         data: &Value,
     ) -> Result<String, ExecError> {
         self.layers.push(layer);
-        let saved_vars = std::mem::take(&mut self.vars);
         let r = self.execute(name, data);
-        self.vars = saved_vars;
         self.layers.pop();
         r
     }
@@ -123,9 +129,12 @@ impl<'a> Exec<'a> {
         }
         self.depth += 1;
         let saved_tree = self.tree.replace(tree.clone());
-        let saved_vars = std::mem::replace(&mut self.vars, vec![("$".to_owned(), data.clone())]);
+        let saved_base = self.var_base;
+        self.var_base = self.vars.len();
+        self.vars.push((self.dollar.clone(), data.clone()));
         let r = self.walk_list(data, &tree.root, out);
-        self.vars = saved_vars;
+        self.vars.truncate(self.var_base);
+        self.var_base = saved_base;
         self.tree = saved_tree;
         self.depth -= 1;
         match r {
@@ -273,12 +282,21 @@ impl<'a> Exec<'a> {
     fn set_decl(&mut self, pipe: &Pipe, i: usize, v: Value) {
         let name = &pipe.decl[i];
         if pipe.is_assign {
-            if let Some(slot) = self.vars.iter_mut().rev().find(|(n, _)| n == name) {
-                slot.1 = v;
+            if let Some(slot) = self.frame_var(name) {
+                *slot = v;
             }
         } else {
             self.vars.push((name.clone(), v));
         }
+    }
+
+    /// The innermost variable `name` of the current template.
+    fn frame_var(&mut self, name: &str) -> Option<&mut Value> {
+        self.vars[self.var_base..]
+            .iter_mut()
+            .rev()
+            .find(|(n, _)| &**n == name)
+            .map(|(_, v)| v)
     }
 
     fn eval_pipeline_no_decl(&mut self, dot: &Value, pipe: &Pipe) -> R<Value> {
@@ -293,8 +311,8 @@ impl<'a> Exec<'a> {
         let v = self.eval_pipeline_no_decl(dot, pipe)?;
         if let Some(name) = pipe.decl.first() {
             if pipe.is_assign {
-                if let Some(slot) = self.vars.iter_mut().rev().find(|(n, _)| n == name) {
-                    slot.1 = v.clone();
+                if let Some(slot) = self.frame_var(name) {
+                    *slot = v.clone();
                 }
             } else {
                 self.vars.push((name.clone(), v.clone()));
@@ -354,10 +372,10 @@ impl<'a> Exec<'a> {
     }
 
     fn var(&self, name: &str) -> Value {
-        self.vars
+        self.vars[self.var_base..]
             .iter()
             .rev()
-            .find(|(n, _)| n == name)
+            .find(|(n, _)| &**n == name)
             .map(|(_, v)| v.clone())
             .unwrap_or_default()
     }

@@ -81,7 +81,7 @@ pub(crate) struct Branch {
 pub(crate) struct Pipe {
     pub(crate) pos: usize,
     pub(crate) is_assign: bool,
-    pub(crate) decl: Vec<String>,
+    pub(crate) decl: Vec<Rc<str>>,
     pub(crate) cmds: Vec<Command>,
 }
 
@@ -534,7 +534,7 @@ impl<'a> Parser<'a> {
                 Tok::Declare | Tok::Assign => {
                     self.next();
                     pipe.is_assign = t.tok == Tok::Assign;
-                    pipe.decl.push(v.to_owned());
+                    pipe.decl.push(Rc::from(v));
                     if !pipe.is_assign {
                         self.declare(v);
                     }
@@ -550,8 +550,8 @@ impl<'a> Parser<'a> {
                         return self.err(op.pos, "range can only initialize variables");
                     }
                     pipe.is_assign = op.tok == Tok::Assign;
-                    pipe.decl.push(v.to_owned());
-                    pipe.decl.push(v2.to_owned());
+                    pipe.decl.push(Rc::from(v));
+                    pipe.decl.push(Rc::from(v2));
                     if !pipe.is_assign {
                         self.declare(v);
                         self.declare(v2);

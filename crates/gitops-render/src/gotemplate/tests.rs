@@ -141,6 +141,12 @@ fn table() {
         ("{{ `raw\\n` }}", "raw\\n"),
         ("{{ \"esc\\t\\u00e9\" }}", "esc\té"),
         ("{{ print nil }}", "<nil>"),
+        // Each template has its own variables: a called one neither sees nor changes the
+        // caller's, and `$` is its own data.
+        (
+            "{{ define \"inner\" }}{{ $x := 2 }}{{ $x = 3 }}[{{ $x }}{{ $ }}]{{ end }}{{ $x := 1 }}{{ template \"inner\" \"d\" }}{{ $x }}{{ $x = 4 }}{{ range $i, $v := .list }}{{ template \"inner\" $v }}{{ end }}{{ $x }}",
+            "[3d]1[3a][3b][3c]4",
+        ),
         ("{{ .list }} {{ .on }}", "[a b c] true"),
     ];
     let mut failures = Vec::new();

@@ -19,9 +19,11 @@ struct Renderable {
     library: bool,
 }
 
-/// Renders all templates; returns template path → text (partials excluded).
+/// Renders all templates; returns template path → text (partials excluded). The templates and
+/// files of `chart` and its subcharts move into the render (they are not copied), and are left
+/// empty.
 pub(crate) fn render(
-    chart: &Chart,
+    chart: &mut Chart,
     values: Value,
     release: Value,
     caps: Rc<dyn Object>,
@@ -31,7 +33,8 @@ pub(crate) fn render(
     top.insert("Values".to_owned(), values);
     top.insert("Release".to_owned(), release);
     top.insert("Capabilities".to_owned(), Value::Object(caps));
-    collect(chart, &chart.name, true, &Value::map(top), &mut tpls);
+    let name = chart.name.clone();
+    collect(chart, &name, true, &Value::map(top), &mut tpls);
 
     // Parse in Helm's order: deeper paths first, then reverse lexical; later parses win.
     let mut keys: Vec<&String> = tpls.keys().collect();
@@ -109,7 +112,7 @@ fn clean_error(_file: &str, msg: &str) -> String {
 
 /// Builds the scope of `chart` and its subcharts (Helm's `recAllTpls`).
 fn collect(
-    chart: &Chart,
+    chart: &mut Chart,
     full_path: &str,
     is_root: bool,
     parent: &Value,
@@ -136,7 +139,7 @@ fn collect(
     next.insert(
         "Files".to_owned(),
         Value::Object(Rc::new(Files {
-            files: Rc::new(chart.files.clone()),
+            files: Rc::new(std::mem::take(&mut chart.files)),
         })),
     );
     next.insert(
@@ -151,7 +154,7 @@ fn collect(
     next.insert("Subcharts".to_owned(), subcharts.clone());
     drop(pm);
     let next = Value::map(next);
-    for sub in &chart.subcharts {
+    for sub in &mut chart.subcharts {
         let sub_path = format!("{full_path}/charts/{}", sub.name);
         let v = collect(sub, &sub_path, false, &next, out);
         if let Value::Map(s) = &subcharts {
@@ -159,11 +162,11 @@ fn collect(
         }
     }
     let library = chart.chart_type == "library";
-    for (name, text) in &chart.templates {
+    for (name, text) in std::mem::take(&mut chart.templates) {
         out.insert(
             format!("{full_path}/{name}"),
             Renderable {
-                text: text.clone(),
+                text,
                 vals: next.clone(),
                 base_path: format!("{full_path}/templates"),
                 library,

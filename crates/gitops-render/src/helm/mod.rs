@@ -375,7 +375,7 @@ pub fn render(
         .collect();
     let caps = engine::capabilities(options.kube_version.as_deref(), &apis);
     let templates = engine::render(
-        &chart,
+        &mut chart,
         Value::from_json(&vals, true),
         Value::map(release),
         caps,

@@ -22,16 +22,20 @@ const MAX_TPL_SIZE: usize = 10 << 20;
 
 fn include(exec: &mut Exec<'_>, a: &[Value]) -> Result<Value, String> {
     arity("include", a, 2)?;
-    let name = want_str(&a[0])?.to_owned();
-    let count = exec.include_counts.entry(name.clone()).or_insert(0);
+    let name = want_str(&a[0])?;
+    // The count's key is allocated once per template name, not once per call.
+    let count = match exec.include_counts.get_mut(name) {
+        Some(c) => c,
+        None => exec.include_counts.entry(name.to_owned()).or_insert(0),
+    };
     if *count > MAX_INCLUDE {
         return Err(format!(
             "rendering template has a nested reference name: {name}: unable to execute template"
         ));
     }
     *count += 1;
-    let r = exec.execute(&name, &a[1]);
-    if let Some(c) = exec.include_counts.get_mut(&name) {
+    let r = exec.execute(name, &a[1]);
+    if let Some(c) = exec.include_counts.get_mut(name) {
         *c -= 1;
     }
     r.map(Value::str).map_err(|e| e.to_string())
