@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use super::ExecError;
+use super::hash::NameHash;
 use super::parse::{Arg, Branch, Command, Node, Pipe, Tree};
 use super::value::Value;
 
@@ -15,10 +16,10 @@ use super::value::Value;
 pub type Func = fn(&mut Exec<'_>, &[Value]) -> Result<Value, String>;
 
 /// The functions a template may call, by name.
-pub type FuncMap = HashMap<&'static str, Func>;
+pub type FuncMap = HashMap<&'static str, Func, NameHash>;
 
 /// Named trees a template may call with `template`/`include`.
-pub type TreeMap = HashMap<String, Rc<Tree>>;
+pub type TreeMap = HashMap<String, Rc<Tree>, NameHash>;
 
 /// Go's limit on nested template calls.
 const MAX_DEPTH: usize = 100_000;
@@ -52,7 +53,7 @@ pub struct Exec<'a> {
     /// The tree being executed (for error positions).
     tree: Option<Rc<Tree>>,
     /// Counts of nested `include` calls per template name (Helm's recursion guard).
-    pub include_counts: HashMap<String, usize>,
+    pub include_counts: HashMap<String, usize, NameHash>,
     /// Nesting of `tpl` calls.
     pub tpl_depth: usize,
     /// Host-specific state (Helm keeps its render context here).
@@ -71,7 +72,7 @@ impl<'a> Exec<'a> {
             dollar: Rc::from("$"),
             depth: 0,
             tree: None,
-            include_counts: HashMap::new(),
+            include_counts: HashMap::default(),
             tpl_depth: 0,
             host: None,
         }

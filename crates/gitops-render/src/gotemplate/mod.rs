@@ -15,17 +15,18 @@
 mod builtins;
 mod exec;
 pub mod fmt;
+mod hash;
 mod lex;
 mod parse;
 mod value;
 
-use std::collections::HashMap;
 use std::rc::Rc;
 
 pub use builtins::{
     arity, at_least, go_eq, html_escape, js_escape, query_escape, want_bool, want_int, want_str,
 };
 pub use exec::{Exec, Func, FuncMap, NO_WRAP, TreeMap};
+pub use hash::{NameHash, NameHasher};
 pub use parse::{Source, Tree};
 pub use value::{MapRef, Object, Value};
 
@@ -99,7 +100,7 @@ impl ExecError {
 /// Go's builtin template functions.
 #[must_use]
 pub fn builtin_funcs() -> FuncMap {
-    let mut m = HashMap::new();
+    let mut m = FuncMap::default();
     builtins::register(&mut m);
     m
 }

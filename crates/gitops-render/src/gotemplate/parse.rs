@@ -1,10 +1,10 @@
 //! Parses tokens into trees, one per template (`define`/`block` make more), as Go's
 //! `text/template/parse` does.
 
-use std::collections::HashMap;
 use std::rc::Rc;
 
 use super::ParseError;
+use super::exec::TreeMap;
 use super::lex::{Tok, Token, lex};
 use super::value::Value;
 
@@ -225,7 +225,7 @@ impl std::fmt::Display for Pipe {
 ///
 /// # Errors
 /// The first syntax error, with its offset.
-pub(super) fn parse(name: &str, text: &str) -> Result<HashMap<String, Rc<Tree>>, ParseError> {
+pub(super) fn parse(name: &str, text: &str) -> Result<TreeMap, ParseError> {
     let source = Rc::new(Source {
         name: name.to_owned(),
         text: text.to_owned(),
@@ -235,7 +235,7 @@ pub(super) fn parse(name: &str, text: &str) -> Result<HashMap<String, Rc<Tree>>,
         toks,
         i: 0,
         source: source.clone(),
-        trees: HashMap::new(),
+        trees: TreeMap::default(),
         vars: vec![vec!["$"]],
     };
     let (root, end) = p.item_list(true)?;
@@ -262,7 +262,7 @@ struct Parser<'a> {
     toks: Vec<Token<'a>>,
     i: usize,
     source: Rc<Source>,
-    trees: HashMap<String, Rc<Tree>>,
+    trees: TreeMap,
     vars: Vec<Vec<&'a str>>,
 }
 
@@ -282,7 +282,7 @@ impl<'a> Parser<'a> {
     }
 
     fn peek_non_space(&mut self) -> &Token<'a> {
-        while self.peek().tok == Tok::Space {
+        while matches!(self.peek().tok, Tok::Space) {
             self.i += 1;
         }
         self.peek()
@@ -361,7 +361,7 @@ impl<'a> Parser<'a> {
 
     fn expect_right(&mut self, context: &str) -> Result<(), ParseError> {
         let t = self.next_non_space();
-        if t.tok != Tok::Right {
+        if !matches!(t.tok, Tok::Right) {
             return self.unexpected(&t, context);
         }
         Ok(())
@@ -442,7 +442,7 @@ impl<'a> Parser<'a> {
                 let Tok::Str(name) = n.tok else {
                     return self.unexpected(&n, "template clause");
                 };
-                let pipe = if self.peek_non_space().tok == Tok::Right {
+                let pipe = if matches!(self.peek_non_space().tok, Tok::Right) {
                     self.next();
                     None
                 } else {

@@ -192,28 +192,37 @@ fn yaml_map(text: &str, what: &str) -> Result<serde_json::Map<String, Json>, Str
 
 /// Drops nulls from chart defaults: Helm v4 does not let a null in a chart's `values.yaml`
 /// delete a subchart's default, and drops it from the chart's own values.
-fn strip_nulls(v: Json) -> Json {
-    match v {
-        Json::Object(m) => Json::Object(
-            m.into_iter()
-                .filter(|(_, v)| !v.is_null())
-                .map(|(k, v)| (k, strip_nulls(v)))
-                .collect(),
-        ),
-        other => other,
+fn strip_nulls(mut v: Json) -> Json {
+    strip_nulls_in_place(&mut v);
+    v
+}
+
+/// [`strip_nulls`] without rebuilding the maps (a large `values.yaml` has thousands).
+fn strip_nulls_in_place(v: &mut Json) {
+    if let Json::Object(m) = v {
+        m.retain(|_, x| !x.is_null());
+        m.values_mut().for_each(strip_nulls_in_place);
     }
 }
 
 /// Turns every number into a float, as Go's JSON decoding into `interface{}` does.
-pub(crate) fn floatify(v: Json) -> Json {
+pub(crate) fn floatify(mut v: Json) -> Json {
+    floatify_in_place(&mut v);
+    v
+}
+
+/// [`floatify`] without rebuilding the lists and maps.
+fn floatify_in_place(v: &mut Json) {
     match v {
-        Json::Number(n) => n
-            .as_f64()
-            .and_then(serde_json::Number::from_f64)
-            .map_or(Json::Null, Json::Number),
-        Json::Array(a) => Json::Array(a.into_iter().map(floatify).collect()),
-        Json::Object(m) => Json::Object(m.into_iter().map(|(k, v)| (k, floatify(v))).collect()),
-        other => other,
+        Json::Number(n) => {
+            *v = n
+                .as_f64()
+                .and_then(serde_json::Number::from_f64)
+                .map_or(Json::Null, Json::Number);
+        }
+        Json::Array(a) => a.iter_mut().for_each(floatify_in_place),
+        Json::Object(m) => m.values_mut().for_each(floatify_in_place),
+        _ => {}
     }
 }
 
@@ -420,4 +429,24 @@ fn validate(md: &serde_json::Map<String, Json>) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn floatify_and_strip_nulls_reach_nested_values() {
+        let v = serde_json::json!({"a": 1, "b": [2, {"c": 3, "n": null}], "m": {"n": null, "d": 4}, "n": null});
+        let f = floatify(v);
+        assert_eq!(
+            f,
+            serde_json::json!({"a": 1.0, "b": [2.0, {"c": 3.0, "n": null}], "m": {"n": null, "d": 4.0}, "n": null})
+        );
+        // Nulls go from maps at any depth, not from maps inside lists.
+        assert_eq!(
+            strip_nulls(f),
+            serde_json::json!({"a": 1.0, "b": [2.0, {"c": 3.0, "n": null}], "m": {"d": 4.0}})
+        );
+    }
 }

@@ -42,7 +42,7 @@ pub(crate) fn render(
         let (ca, cb) = (a.matches('/').count(), b.matches('/').count());
         cb.cmp(&ca).then_with(|| b.cmp(a))
     });
-    let mut trees = TreeMap::new();
+    let mut trees = TreeMap::default();
     for k in &keys {
         let r = &tpls[*k];
         let parsed = parse_text(k, &r.text).map_err(|e| HelmError::Parse {

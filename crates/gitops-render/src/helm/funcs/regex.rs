@@ -1,25 +1,28 @@
 //! Sprig's regular expression functions on Rust's `regex` (RE2 syntax, as Go's `regexp`).
-//! Compiled expressions are cached per thread.
+//! Compiled expressions are cached per thread and shared, not cloned: a cloned `Regex` starts
+//! with an empty pool of matching caches, whose set-up cost more than the match itself.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::rc::Rc;
 
 use crate::gotemplate::{FuncMap, Value, arity, want_int, want_str};
 
 thread_local! {
-    static CACHE: RefCell<HashMap<String, regex::Regex>> = RefCell::new(HashMap::new());
+    static CACHE: RefCell<HashMap<String, Rc<regex::Regex>>> = RefCell::new(HashMap::new());
 }
 
 /// Compiles `pattern` (RE2 syntax), or takes it from this thread's cache.
 ///
 /// # Errors
 /// Go's message for a pattern that does not compile.
-pub(crate) fn compile(pattern: &str) -> Result<regex::Regex, String> {
+pub(crate) fn compile(pattern: &str) -> Result<Rc<regex::Regex>, String> {
     CACHE.with(|c| {
         if let Some(r) = c.borrow().get(pattern) {
             return Ok(r.clone());
         }
-        let r = regex::Regex::new(pattern).map_err(|e| format!("error parsing regexp: {e}"))?;
+        let r =
+            Rc::new(regex::Regex::new(pattern).map_err(|e| format!("error parsing regexp: {e}"))?);
         c.borrow_mut().insert(pattern.to_owned(), r.clone());
         Ok(r)
     })
