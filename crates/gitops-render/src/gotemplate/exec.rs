@@ -423,7 +423,7 @@ impl<'a> Exec<'a> {
         receiver: Value,
         pos: usize,
         node: &Arg,
-        fields: &[String],
+        fields: &[Rc<str>],
         args: &[Arg],
         fin: Option<Value>,
     ) -> R<Value> {

@@ -27,7 +27,7 @@ pub use builtins::{
 };
 pub use exec::{Exec, Func, FuncMap, NO_WRAP, TreeMap};
 pub use hash::{NameHash, NameHasher};
-pub use parse::{Source, Tree};
+pub use parse::{Names, Source, Tree};
 pub use value::{MapRef, Object, Value};
 
 /// A syntax error: the byte offset where it was found and what is wrong.
@@ -161,7 +161,16 @@ impl Templates {
 /// # Errors
 /// The first syntax error.
 pub fn parse_text(name: &str, text: &str) -> Result<TreeMap, ParseError> {
-    parse::parse(name, text)
+    parse::parse(name, text, &mut Names::default())
+}
+
+/// [`parse_text`] with names shared with other parses through `names` (Helm parses every
+/// template of a chart and its subcharts for one render).
+///
+/// # Errors
+/// The first syntax error.
+pub fn parse_text_with(name: &str, text: &str, names: &mut Names) -> Result<TreeMap, ParseError> {
+    parse::parse(name, text, names)
 }
 
 #[cfg(test)]

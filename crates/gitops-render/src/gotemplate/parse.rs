@@ -96,19 +96,19 @@ pub(crate) enum Arg {
     /// `.A.B`: fields from dot.
     Field {
         pos: usize,
-        fields: Vec<String>,
+        fields: Vec<Rc<str>>,
     },
     /// `$x.A.B`.
     Var {
         pos: usize,
-        name: String,
-        fields: Vec<String>,
+        name: Rc<str>,
+        fields: Vec<Rc<str>>,
     },
     /// `(pipe).A.B` or `fn.A` style chains.
     Chain {
         pos: usize,
         node: Box<Arg>,
-        fields: Vec<String>,
+        fields: Vec<Rc<str>>,
     },
     Dot(usize),
     Nil(usize),
@@ -123,7 +123,7 @@ pub(crate) enum Arg {
     /// A function name.
     Ident {
         pos: usize,
-        name: String,
+        name: Rc<str>,
     },
     Pipe(Box<Pipe>),
 }
@@ -221,11 +221,31 @@ impl std::fmt::Display for Pipe {
     }
 }
 
+/// The names in parsed trees (fields, functions, variables), one shared string per distinct
+/// name: templates repeat a few names (`Values`, `include`, `context`) thousands of times, and
+/// an allocation for each was a large part of parsing. One interner may serve every file of a
+/// render.
+#[derive(Debug, Default)]
+pub struct Names {
+    set: std::collections::HashSet<Rc<str>, super::hash::NameHash>,
+}
+
+impl Names {
+    fn get(&mut self, name: &str) -> Rc<str> {
+        if let Some(n) = self.set.get(name) {
+            return n.clone();
+        }
+        let n: Rc<str> = Rc::from(name);
+        self.set.insert(n.clone());
+        n
+    }
+}
+
 /// Parses `text` (named `name`) into its main tree and the trees it defines.
 ///
 /// # Errors
 /// The first syntax error, with its offset.
-pub(super) fn parse(name: &str, text: &str) -> Result<TreeMap, ParseError> {
+pub(super) fn parse(name: &str, text: &str, names: &mut Names) -> Result<TreeMap, ParseError> {
     let source = Rc::new(Source {
         name: name.to_owned(),
         text: text.to_owned(),
@@ -237,6 +257,7 @@ pub(super) fn parse(name: &str, text: &str) -> Result<TreeMap, ParseError> {
         source: source.clone(),
         trees: TreeMap::default(),
         vars: vec![vec!["$"]],
+        names,
     };
     let (root, end) = p.item_list(true)?;
     if let Some(end) = end {
@@ -258,17 +279,18 @@ pub(super) fn parse(name: &str, text: &str) -> Result<TreeMap, ParseError> {
     Ok(p.trees)
 }
 
-struct Parser<'a> {
+struct Parser<'a, 'n> {
     toks: Vec<Token<'a>>,
     i: usize,
     source: Rc<Source>,
     trees: TreeMap,
     vars: Vec<Vec<&'a str>>,
+    names: &'n mut Names,
 }
 
 type End = Option<(&'static str, usize)>;
 
-impl<'a> Parser<'a> {
+impl<'a> Parser<'a, '_> {
     fn peek(&self) -> &Token<'a> {
         &self.toks[self.i.min(self.toks.len() - 1)]
     }
@@ -534,7 +556,7 @@ impl<'a> Parser<'a> {
                 Tok::Declare | Tok::Assign => {
                     self.next();
                     pipe.is_assign = t.tok == Tok::Assign;
-                    pipe.decl.push(Rc::from(v));
+                    pipe.decl.push(self.names.get(v));
                     if !pipe.is_assign {
                         self.declare(v);
                     }
@@ -550,8 +572,8 @@ impl<'a> Parser<'a> {
                         return self.err(op.pos, "range can only initialize variables");
                     }
                     pipe.is_assign = op.tok == Tok::Assign;
-                    pipe.decl.push(Rc::from(v));
-                    pipe.decl.push(Rc::from(v2));
+                    pipe.decl.push(self.names.get(v));
+                    pipe.decl.push(self.names.get(v2));
                     if !pipe.is_assign {
                         self.declare(v);
                         self.declare(v2);
@@ -653,57 +675,46 @@ impl<'a> Parser<'a> {
     }
 
     fn operand(&mut self) -> Result<Arg, ParseError> {
-        let term = self.term()?;
-        if let Tok::Field(_) = self.peek().tok {
-            let chain_pos = self.peek().pos;
-            let mut fields = Vec::new();
-            while let Tok::Field(f) = self.peek().tok {
-                fields.push(f.to_owned());
-                self.next();
+        let mut term = self.term()?;
+        if !matches!(self.peek().tok, Tok::Field(_)) {
+            return Ok(term);
+        }
+        let chain_pos = self.peek().pos;
+        // Fields after a field or a variable extend its own list.
+        let fields = match &mut term {
+            Arg::Field { pos, fields } => {
+                *pos = chain_pos;
+                fields
             }
-            return Ok(match term {
-                Arg::Field { fields: mut f0, .. } => {
-                    f0.extend(fields);
-                    Arg::Field {
-                        pos: chain_pos,
-                        fields: f0,
-                    }
-                }
-                Arg::Var {
-                    name,
-                    fields: mut f0,
-                    pos,
-                } => {
-                    f0.extend(fields);
-                    Arg::Var {
-                        pos,
-                        name,
-                        fields: f0,
-                    }
-                }
-                Arg::Const {
-                    pos,
-                    ref value,
-                    ref text,
-                } => {
-                    // As the derived Debug of the constant read when its text was kept.
-                    let text = Arg::const_text(value, text.as_deref());
-                    return self.err(
-                        pos,
-                        format!(
-                            "unexpected . after term Const {{ pos: {pos}, value: {value:?}, text: {text:?} }}"
-                        ),
-                    );
-                }
-                Arg::Nil(pos) | Arg::Dot(pos) => {
-                    return self.err(pos, format!("unexpected . after term {term:?}"));
-                }
-                other => Arg::Chain {
+            Arg::Var { fields, .. } => fields,
+            Arg::Const { pos, value, text } => {
+                // As the derived Debug of the constant read when its text was kept.
+                let text = Arg::const_text(value, text.as_deref());
+                return self.err(
+                    *pos,
+                    format!(
+                        "unexpected . after term Const {{ pos: {pos}, value: {value:?}, text: {text:?} }}"
+                    ),
+                );
+            }
+            Arg::Nil(pos) | Arg::Dot(pos) => {
+                return self.err(*pos, format!("unexpected . after term {term:?}"));
+            }
+            _ => {
+                term = Arg::Chain {
                     pos: chain_pos,
-                    node: Box::new(other),
-                    fields,
-                },
-            });
+                    node: Box::new(term),
+                    fields: Vec::new(),
+                };
+                let Arg::Chain { fields, .. } = &mut term else {
+                    unreachable!("just built a chain")
+                };
+                fields
+            }
+        };
+        while let Tok::Field(f) = self.peek().tok {
+            fields.push(self.names.get(f));
+            self.i += 1;
         }
         Ok(term)
     }
@@ -714,7 +725,7 @@ impl<'a> Parser<'a> {
         Ok(match t.tok {
             Tok::Ident(name) => Arg::Ident {
                 pos,
-                name: name.to_owned(),
+                name: self.names.get(name),
             },
             Tok::Dot => Arg::Dot(pos),
             Tok::Nil => Arg::Nil(pos),
@@ -724,13 +735,13 @@ impl<'a> Parser<'a> {
                 }
                 Arg::Var {
                     pos,
-                    name: name.to_owned(),
+                    name: self.names.get(name),
                     fields: Vec::new(),
                 }
             }
             Tok::Field(f) => Arg::Field {
                 pos,
-                fields: vec![f.to_owned()],
+                fields: vec![self.names.get(f)],
             },
             Tok::Bool(b) => Arg::Const {
                 pos,

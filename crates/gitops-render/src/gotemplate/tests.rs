@@ -141,6 +141,11 @@ fn table() {
         ("{{ `raw\\n` }}", "raw\\n"),
         ("{{ \"esc\\t\\u00e9\" }}", "esc\té"),
         ("{{ print nil }}", "<nil>"),
+        // Field chains on dot, variables and parenthesized pipelines.
+        (
+            "{{ $m := . }}{{ $m.map.a }} {{ .map.m }} {{ (.map).z }}",
+            "1 13 26",
+        ),
         // Each template has its own variables: a called one neither sees nor changes the
         // caller's, and `$` is its own data.
         (
@@ -165,6 +170,10 @@ fn errors() {
         (
             "{{ .missing.field }}",
             "template: t:1:11: executing \"t\" at <.missing.field>: nil pointer evaluating interface {}.field",
+        ),
+        (
+            "{{ $d := . }}{{ $d.name.x }}",
+            "template: t:1:16: executing \"t\" at <$d.name.x>: can't evaluate field x in type string",
         ),
         (
             "{{ .name.x }}",

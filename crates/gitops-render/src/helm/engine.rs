@@ -10,7 +10,7 @@ use super::HelmError;
 use super::chart::Chart;
 use super::funcs::{ERR_END, ERR_START, helm_funcs};
 use super::objects::{Capabilities, Files, chart_value};
-use crate::gotemplate::{Exec, Object, TreeMap, Value, parse_text};
+use crate::gotemplate::{Exec, Names, Object, TreeMap, Value, parse_text_with};
 
 struct Renderable {
     text: String,
@@ -43,9 +43,10 @@ pub(crate) fn render(
         cb.cmp(&ca).then_with(|| b.cmp(a))
     });
     let mut trees = TreeMap::default();
+    let mut names = Names::default();
     for k in &keys {
         let r = &tpls[*k];
-        let parsed = parse_text(k, &r.text).map_err(|e| HelmError::Parse {
+        let parsed = parse_text_with(k, &r.text, &mut names).map_err(|e| HelmError::Parse {
             message: format!(
                 "parse error at ({}): {}",
                 location(k, &r.text, e.offset),
