@@ -5,10 +5,9 @@ use std::borrow::Cow;
 
 use super::ParseError;
 
-/// A token kind. Words borrow from the template text (tokens are cloned while parsing, so
-/// owned strings here were a large part of the parse time); only quoted strings with escapes
-/// own their unescaped text.
-#[derive(Debug, Clone, PartialEq)]
+/// A token kind. Tokens borrow from the template text and are `Copy`: the parser copies them
+/// as it looks ahead, and owned strings here were a large part of the parse time.
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) enum Tok<'a> {
     Text(&'a str),
     Left,
@@ -20,7 +19,7 @@ pub(crate) enum Tok<'a> {
     /// `$` or `$name` (with the dollar).
     Var(&'a str),
     Dot,
-    Str(Cow<'a, str>),
+    Str(QStr<'a>),
     Char(char),
     Number(&'a str),
     Bool(bool),
@@ -35,8 +34,35 @@ pub(crate) enum Tok<'a> {
     Eof,
 }
 
+/// A string constant as written: its text, unescaped only when the parser takes its value (the
+/// lexer has checked the escapes, so that errors come in text order as before).
+#[derive(Clone, Copy, PartialEq)]
+pub(crate) struct QStr<'a> {
+    /// The text between the quotes, or the whole quoted literal when `escaped`.
+    text: &'a str,
+    escaped: bool,
+}
+
+impl<'a> QStr<'a> {
+    /// The string's value.
+    pub(crate) fn value(self) -> Cow<'a, str> {
+        if self.escaped {
+            lex_quoted(self.text, 0).map(|(v, _)| v).unwrap_or_default()
+        } else {
+            Cow::Borrowed(self.text)
+        }
+    }
+}
+
+/// As the value (what the derived `Debug` of an unescaped string printed).
+impl std::fmt::Debug for QStr<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", self.value())
+    }
+}
+
 /// A token and the byte offset where it starts.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 pub(crate) struct Token<'a> {
     pub(crate) tok: Tok<'a>,
     pub(crate) pos: usize,
@@ -202,16 +228,29 @@ pub(crate) fn lex(src: &str) -> Result<Vec<Token<'_>>, ParseError> {
                 }
                 b'"' => {
                     let (s, end) = lex_quoted(src, i)?;
+                    let q = match s {
+                        Cow::Borrowed(text) => QStr {
+                            text,
+                            escaped: false,
+                        },
+                        Cow::Owned(_) => QStr {
+                            text: &src[i..end],
+                            escaped: true,
+                        },
+                    };
                     i = end;
-                    Tok::Str(s)
+                    Tok::Str(q)
                 }
                 b'`' => {
                     let Some(end) = src[i + 1..].find('`') else {
                         return Err(ParseError::at(pos, "unterminated raw quoted string"));
                     };
-                    let s = &src[i + 1..i + 1 + end];
+                    let text = &src[i + 1..i + 1 + end];
                     i = i + 1 + end + 1;
-                    Tok::Str(Cow::Borrowed(s))
+                    Tok::Str(QStr {
+                        text,
+                        escaped: false,
+                    })
                 }
                 b'\'' => {
                     let (ch, end) = lex_char(src, i)?;
@@ -219,10 +258,7 @@ pub(crate) fn lex(src: &str) -> Result<Vec<Token<'_>>, ParseError> {
                     Tok::Char(ch)
                 }
                 b'$' => {
-                    let mut k = i + 1;
-                    while let Some(ch) = src[k..].chars().next().filter(|&ch| is_alnum(ch)) {
-                        k += ch.len_utf8();
-                    }
+                    let k = scan_word(src, i + 1);
                     let v = &src[i..k];
                     i = k;
                     Tok::Var(v)
@@ -235,10 +271,7 @@ pub(crate) fn lex(src: &str) -> Result<Vec<Token<'_>>, ParseError> {
                         i = end;
                         Tok::Number(n)
                     } else {
-                        let mut k = i + 1;
-                        while let Some(ch) = src[k..].chars().next().filter(|&ch| is_alnum(ch)) {
-                            k += ch.len_utf8();
-                        }
+                        let k = scan_word(src, i + 1);
                         if k == i + 1 {
                             i += 1;
                             Tok::Dot
@@ -272,10 +305,7 @@ pub(crate) fn lex(src: &str) -> Result<Vec<Token<'_>>, ParseError> {
                 _ => {
                     let ch = src[i..].chars().next().unwrap_or('\0');
                     if is_alnum(ch) {
-                        let mut k = i;
-                        while let Some(ch) = src[k..].chars().next().filter(|&ch| is_alnum(ch)) {
-                            k += ch.len_utf8();
-                        }
+                        let k = scan_word(src, i);
                         let w = &src[i..k];
                         i = k;
                         match w {
@@ -319,6 +349,27 @@ fn find_left(src: &str, from: usize) -> usize {
         i = at + 1;
     }
     b.len()
+}
+
+/// The end of the word (letters, digits, `_`) starting at `from`; ASCII byte by byte, other
+/// characters decoded.
+fn scan_word(src: &str, from: usize) -> usize {
+    let b = src.as_bytes();
+    let mut k = from;
+    while k < b.len() {
+        let c = b[k];
+        if c.is_ascii_alphanumeric() || c == b'_' {
+            k += 1;
+        } else if c.is_ascii() {
+            break;
+        } else {
+            match src[k..].chars().next() {
+                Some(ch) if is_alnum(ch) => k += ch.len_utf8(),
+                _ => break,
+            }
+        }
+    }
+    k
 }
 
 fn scan_number(b: &[u8], start: usize) -> usize {
@@ -377,7 +428,9 @@ fn scan_number(b: &[u8], start: usize) -> usize {
 fn lex_quoted(src: &str, start: usize) -> Result<(Cow<'_, str>, usize), ParseError> {
     // Most strings have no escapes: borrow them.
     let body = &src[start + 1..];
-    if let Some(end) = body.find(['"', '\\', '\n'])
+    if let Some(end) = body
+        .bytes()
+        .position(|c| c == b'"' || c == b'\\' || c == b'\n')
         && body.as_bytes()[end] == b'"'
     {
         return Ok((Cow::Borrowed(&body[..end]), start + 1 + end + 1));

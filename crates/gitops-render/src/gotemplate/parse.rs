@@ -296,7 +296,7 @@ impl<'a> Parser<'a, '_> {
     }
 
     fn next(&mut self) -> Token<'a> {
-        let t = self.peek().clone();
+        let t = *self.peek();
         if self.i < self.toks.len() {
             self.i += 1;
         }
@@ -349,7 +349,7 @@ impl<'a> Parser<'a, '_> {
                 }
                 Tok::Text(s) => nodes.push(Node::Text(Rc::from(s))),
                 Tok::Left => {
-                    let k = self.peek_non_space().clone();
+                    let k = *self.peek_non_space();
                     match k.tok {
                         Tok::Keyword("end") => {
                             self.next();
@@ -406,7 +406,7 @@ impl<'a> Parser<'a, '_> {
             Some((_, p)) => return self.err(p, "unexpected {{else}} in define"),
             None => return self.err(pos, "unexpected EOF in define"),
         }
-        self.add_tree(name.into_owned(), list);
+        self.add_tree(name.value().into_owned(), list);
         Ok(())
     }
 
@@ -430,7 +430,7 @@ impl<'a> Parser<'a, '_> {
     }
 
     fn action(&mut self) -> Result<Node, ParseError> {
-        let t = self.peek_non_space().clone();
+        let t = *self.peek_non_space();
         match t.tok {
             Tok::Keyword("if") => {
                 self.next();
@@ -470,7 +470,7 @@ impl<'a> Parser<'a, '_> {
                 } else {
                     Some(self.pipeline("template", false)?)
                 };
-                let name = name.into_owned();
+                let name = name.value().into_owned();
                 if is_block {
                     self.vars.push(vec!["$"]);
                     let (list, end) = self.item_list(false)?;
@@ -502,7 +502,7 @@ impl<'a> Parser<'a, '_> {
             Some(("end", _)) => None,
             Some(("else", _)) => {
                 // `{{else if ...}}` / `{{else with ...}}` nest a branch of the same kind.
-                let t = self.peek_non_space().clone();
+                let t = *self.peek_non_space();
                 if (context == "if" && t.tok == Tok::Keyword("if"))
                     || (context == "with" && t.tok == Tok::Keyword("with"))
                 {
@@ -551,7 +551,7 @@ impl<'a> Parser<'a, '_> {
         if let Tok::Var(v) = self.peek_non_space().tok {
             let save = self.i;
             self.next();
-            let t = self.peek_non_space().clone();
+            let t = *self.peek_non_space();
             match t.tok {
                 Tok::Declare | Tok::Assign => {
                     self.next();
@@ -586,7 +586,7 @@ impl<'a> Parser<'a, '_> {
             }
         }
         loop {
-            let t = self.peek_non_space().clone();
+            let t = *self.peek_non_space();
             match t.tok {
                 Tok::Right => {
                     self.next();
@@ -650,10 +650,10 @@ impl<'a> Parser<'a, '_> {
             self.peek_non_space();
             let a = self.operand()?;
             cmd.args.push(a);
-            let t = self.peek().clone();
+            let t = *self.peek();
             match t.tok {
                 Tok::Space => {
-                    let t2 = self.peek_non_space().clone();
+                    let t2 = *self.peek_non_space();
                     match t2.tok {
                         Tok::Right | Tok::RParen => break,
                         Tok::Pipe => {
@@ -751,7 +751,7 @@ impl<'a> Parser<'a, '_> {
             Tok::Str(s) => Arg::Const {
                 pos,
                 text: None,
-                value: Value::Str(Rc::from(s)),
+                value: Value::Str(Rc::from(s.value())),
             },
             Tok::Char(c) => Arg::Const {
                 pos,

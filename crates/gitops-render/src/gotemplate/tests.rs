@@ -141,6 +141,11 @@ fn table() {
         ("{{ `raw\\n` }}", "raw\\n"),
         ("{{ \"esc\\t\\u00e9\" }}", "esc\té"),
         ("{{ print nil }}", "<nil>"),
+        // Escapes are resolved in template names as in values.
+        (
+            "{{ define \"a\\tb\" }}x{{ end }}{{ template \"a\\u0009b\" }}{{ \"q\\\"\" }}",
+            "xq\"",
+        ),
         // Field chains on dot, variables and parenthesized pipelines.
         (
             "{{ $m := . }}{{ $m.map.a }} {{ .map.m }} {{ (.map).z }}",
