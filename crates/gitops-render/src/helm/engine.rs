@@ -8,7 +8,7 @@ use std::rc::Rc;
 
 use super::HelmError;
 use super::chart::Chart;
-use super::funcs::{ERR_END, ERR_START, helm_funcs};
+use super::funcs::{ERR_END, ERR_START, RenderMemo, helm_funcs};
 use super::objects::{Capabilities, Files, chart_value};
 use crate::gotemplate::{Exec, Names, Object, TreeMap, Value, parse_text_with};
 
@@ -63,6 +63,7 @@ pub(crate) fn render(
     }
     let funcs = helm_funcs();
     let shared = Rc::new(trees);
+    let memo: Rc<dyn std::any::Any> = Rc::new(RenderMemo::default());
     let mut out = BTreeMap::new();
     for k in keys {
         let r = &tpls[k];
@@ -77,6 +78,7 @@ pub(crate) fn render(
             m.borrow_mut().insert("Template".to_owned(), Value::map(t));
         }
         let mut exec = Exec::new(shared.clone(), &funcs);
+        exec.host = Some(memo.clone());
         let text = exec.execute(k, &r.vals).map_err(|e| HelmError::Render {
             message: clean_error(k, &e.to_string()),
         })?;

@@ -23,7 +23,7 @@ use crate::gotemplate::{FuncMap, builtin_funcs};
 
 pub(crate) use conv::to_yaml_text;
 pub(crate) use encoding::b64encode;
-pub(crate) use helmfns::{ERR_END, ERR_START};
+pub(crate) use helmfns::{ERR_END, ERR_START, RenderMemo};
 pub(crate) use regex::compile as compile_regex;
 
 /// Whether Helm accepts `v` as a chart version (Masterminds semver, loose).

@@ -437,3 +437,38 @@ fn urls_and_hosts() {
         ),
     ]);
 }
+
+/// Renders with the per-render memo of the engine, as charts run.
+fn render_with_memo(text: &str) -> String {
+    use std::rc::Rc;
+    let mut t = Templates::new();
+    t.parse(NAME, text).unwrap();
+    let funcs = helm_funcs();
+    let mut exec = crate::gotemplate::Exec::new(t.into_shared(), &funcs);
+    exec.host = Some(Rc::new(super::RenderMemo::default()));
+    exec.execute(NAME, &Value::Nil).unwrap()
+}
+
+#[test]
+fn memoized_yaml_functions_give_fresh_values_and_follow_changes() {
+    // A parsed map changed by the template does not change what the next parse returns.
+    assert_eq!(
+        render_with_memo(
+            r#"{{ $a := "x: 1\nl: [1]" | fromYaml }}{{ $_ := set $a "x" 2 }}{{ $b := "x: 1\nl: [1]" | fromYaml }}{{ $b.x }} {{ $a.x }} {{ $b | toJson }}"#
+        ),
+        r#"1 2 {"l":[1],"x":1}"#
+    );
+    // A map changed between two toYaml calls is written anew; equal values give equal text.
+    assert_eq!(
+        render_with_memo(
+            r#"{{ $d := dict "a" 1 }}{{ toYaml $d }}|{{ $_ := set $d "a" "s" }}{{ toYaml $d }}|{{ toYaml (dict "a" 1.0) }}|{{ toYaml (dict "a" 1.5) }}"#
+        ),
+        "a: 1|a: s|a: 1|a: 1.5"
+    );
+    assert_eq!(
+        render_with_memo(
+            r#"{{ "[1, 2]" | fromYamlArray | toJson }}{{ "- a" | fromYamlArray | toJson }}{{ "[1, 2]" | fromYamlArray | toJson }}"#
+        ),
+        r#"[1,2]["a"][1,2]"#
+    );
+}
