@@ -173,7 +173,11 @@ impl<'a> Exec<'a> {
 
     fn walk(&mut self, dot: &Value, node: &Node, out: &mut String) -> R<()> {
         match node {
-            Node::Text(t) => out.push_str(t),
+            Node::Text(range) => {
+                if let Some(t) = &self.tree {
+                    out.push_str(&t.source.text[range.clone()]);
+                }
+            }
             Node::Action(pipe) => {
                 let v = self.eval_pipeline(dot, pipe)?;
                 if pipe.decl.is_empty() {

@@ -25,7 +25,7 @@ impl Tree {
     pub fn is_empty(&self) -> bool {
         self.root
             .iter()
-            .all(|n| matches!(n, Node::Text(t) if t.trim().is_empty()))
+            .all(|n| matches!(n, Node::Text(t) if self.source.text[t.clone()].trim().is_empty()))
     }
 }
 
@@ -55,7 +55,8 @@ impl Source {
 
 #[derive(Debug)]
 pub(crate) enum Node {
-    Text(Rc<str>),
+    /// Text between actions: its byte range in the tree's source (no copy of its own).
+    Text(std::ops::Range<usize>),
     Action(Pipe),
     If(Branch),
     Range(Branch),
@@ -258,6 +259,7 @@ pub(super) fn parse(name: &str, text: &str, names: &mut Names) -> Result<TreeMap
         trees: TreeMap::default(),
         vars: vec![vec!["$"]],
         names,
+        src: text,
     };
     let (root, end) = p.item_list(true)?;
     if let Some(end) = end {
@@ -286,6 +288,8 @@ struct Parser<'a, 'n> {
     trees: TreeMap,
     vars: Vec<Vec<&'a str>>,
     names: &'n mut Names,
+    /// The text being parsed (the source's copy has the same offsets).
+    src: &'a str,
 }
 
 type End = Option<(&'static str, usize)>;
@@ -347,7 +351,11 @@ impl<'a> Parser<'a, '_> {
                     }
                     return self.err(t.pos, "unexpected EOF");
                 }
-                Tok::Text(s) => nodes.push(Node::Text(Rc::from(s))),
+                Tok::Text(s) => {
+                    // The token is a slice of the source: its range there.
+                    let start = s.as_ptr() as usize - self.src.as_ptr() as usize;
+                    nodes.push(Node::Text(start..start + s.len()));
+                }
                 Tok::Left => {
                     let k = *self.peek_non_space();
                     match k.tok {
@@ -414,7 +422,7 @@ impl<'a> Parser<'a, '_> {
         // Go keeps the first non-empty definition within one parse when a later one is empty.
         if root
             .iter()
-            .all(|n| matches!(n, Node::Text(t) if t.trim().is_empty()))
+            .all(|n| matches!(n, Node::Text(t) if self.src[t.clone()].trim().is_empty()))
             && self.trees.contains_key(&name)
         {
             return;
@@ -739,10 +747,16 @@ impl<'a> Parser<'a, '_> {
                     fields: Vec::new(),
                 }
             }
-            Tok::Field(f) => Arg::Field {
-                pos,
-                fields: vec![self.names.get(f)],
-            },
+            Tok::Field(f) => {
+                // Room for the fields that follow (`operand` adds them).
+                let more = self.toks[self.i..]
+                    .iter()
+                    .take_while(|t| matches!(t.tok, Tok::Field(_)))
+                    .count();
+                let mut fields = Vec::with_capacity(1 + more);
+                fields.push(self.names.get(f));
+                Arg::Field { pos, fields }
+            }
             Tok::Bool(b) => Arg::Const {
                 pos,
                 value: Value::Bool(b),
@@ -751,7 +765,7 @@ impl<'a> Parser<'a, '_> {
             Tok::Str(s) => Arg::Const {
                 pos,
                 text: None,
-                value: Value::Str(Rc::from(s.value())),
+                value: Value::Str(self.names.get(&s.value())),
             },
             Tok::Char(c) => Arg::Const {
                 pos,

@@ -141,6 +141,11 @@ fn table() {
         ("{{ `raw\\n` }}", "raw\\n"),
         ("{{ \"esc\\t\\u00e9\" }}", "esc\té"),
         ("{{ print nil }}", "<nil>"),
+        // A later definition that is only whitespace does not replace an earlier one.
+        (
+            "{{ define \"x\" }}a{{ end }}{{ define \"x\" }} \n {{ end }}<{{ template \"x\" }}>",
+            "<a>",
+        ),
         // Escapes are resolved in template names as in values.
         (
             "{{ define \"a\\tb\" }}x{{ end }}{{ template \"a\\u0009b\" }}{{ \"q\\\"\" }}",
