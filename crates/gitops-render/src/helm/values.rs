@@ -161,30 +161,52 @@ fn process_enabled(chart: &mut Chart, vals: &Table, path: &str) {
     if chart.dependencies.is_empty() {
         return;
     }
-    let existing = std::mem::take(&mut chart.subcharts);
-    let mut deps: Vec<Chart> = existing
-        .iter()
-        .filter(|c| {
+    // Subcharts move to their place; one is copied only when a later dependency (an alias of
+    // the same chart) still needs it.
+    let mut existing: Vec<Option<Chart>> = std::mem::take(&mut chart.subcharts)
+        .into_iter()
+        .map(Some)
+        .collect();
+    let mut deps: Vec<Chart> = Vec::new();
+    for slot in &mut existing {
+        let undeclared = slot.as_ref().is_some_and(|c| {
             !chart
                 .dependencies
                 .iter()
                 .any(|d| d.name == c.name && compatible(d, c))
-        })
-        .cloned()
-        .collect();
-    for d in &mut chart.dependencies {
-        if let Some(c) = existing
-            .iter()
-            .find(|c| c.name == d.name && compatible(d, c))
-        {
-            let mut c = c.clone();
-            if !d.alias.is_empty() {
-                c.name = d.alias.clone();
-                c.metadata
-                    .insert("name".to_owned(), Json::String(d.alias.clone()));
-            }
+        });
+        if undeclared && let Some(c) = slot.take() {
             deps.push(c);
         }
+    }
+    for i in 0..chart.dependencies.len() {
+        let d = &chart.dependencies[i];
+        let found = existing.iter().position(|c| {
+            c.as_ref()
+                .is_some_and(|c| c.name == d.name && compatible(d, c))
+        });
+        if let Some(j) = found {
+            let needed_later = chart.dependencies[i + 1..].iter().any(|later| {
+                existing[j]
+                    .as_ref()
+                    .is_some_and(|c| c.name == later.name && compatible(later, c))
+            });
+            let c = if needed_later {
+                existing[j].clone()
+            } else {
+                existing[j].take()
+            };
+            if let Some(mut c) = c {
+                let d = &chart.dependencies[i];
+                if !d.alias.is_empty() {
+                    c.name = d.alias.clone();
+                    c.metadata
+                        .insert("name".to_owned(), Json::String(d.alias.clone()));
+                }
+                deps.push(c);
+            }
+        }
+        let d = &mut chart.dependencies[i];
         if !d.alias.is_empty() {
             d.name = d.alias.clone();
         }
