@@ -83,7 +83,8 @@ fn is_alnum(c: char) -> bool {
 /// Tokenizes `src`; `name` is used in errors only.
 pub(crate) fn lex(src: &str) -> Result<Vec<Token<'_>>, ParseError> {
     let b = src.as_bytes();
-    let mut toks = Vec::new();
+    // About one token per eight bytes of template text: most growth steps are skipped.
+    let mut toks = Vec::with_capacity(src.len() / 8 + 8);
     let mut i = 0;
     let mut trim_next_text = false;
     while i <= b.len() {
@@ -351,6 +352,18 @@ fn find_left(src: &str, from: usize) -> usize {
     b.len()
 }
 
+/// ASCII letters, digits and `_`.
+static WORD_BYTE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 128 {
+        let b = c as u8;
+        t[c] = b.is_ascii_alphanumeric() || b == b'_';
+        c += 1;
+    }
+    t
+};
+
 /// The end of the word (letters, digits, `_`) starting at `from`; ASCII byte by byte, other
 /// characters decoded.
 fn scan_word(src: &str, from: usize) -> usize {
@@ -358,7 +371,7 @@ fn scan_word(src: &str, from: usize) -> usize {
     let mut k = from;
     while k < b.len() {
         let c = b[k];
-        if c.is_ascii_alphanumeric() || c == b'_' {
+        if WORD_BYTE[usize::from(c)] {
             k += 1;
         } else if c.is_ascii() {
             break;

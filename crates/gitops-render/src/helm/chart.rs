@@ -279,7 +279,11 @@ fn from_files(files: Vec<(String, Vec<u8>)>) -> Result<Chart, String> {
     let mut other = Vec::new();
     let mut sub: BTreeMap<String, Vec<(String, Vec<u8>)>> = BTreeMap::new();
     for (name, data) in files {
-        let text = || String::from_utf8_lossy(&data);
+        // Valid UTF-8 (nearly always) is checked without building a copy.
+        let text = || match std::str::from_utf8(&data) {
+            Ok(s) => std::borrow::Cow::Borrowed(s),
+            Err(_) => String::from_utf8_lossy(&data),
+        };
         match name.as_str() {
             "Chart.yaml" => metadata = Some(yaml_map(&text(), "Chart.yaml")?),
             "values.yaml" => {
