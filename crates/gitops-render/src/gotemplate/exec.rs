@@ -47,6 +47,8 @@ pub struct Exec<'a> {
     /// stack for all, so that calling a template allocates nothing for its variables.
     vars: Vec<(Rc<str>, Value)>,
     var_base: usize,
+    /// Spare argument lists for function calls.
+    arg_pool: Vec<Vec<Value>>,
     /// `$`, shared by every frame.
     dollar: Rc<str>,
     depth: usize,
@@ -69,6 +71,7 @@ impl<'a> Exec<'a> {
             funcs,
             vars: Vec::new(),
             var_base: 0,
+            arg_pool: Vec::new(),
             dollar: Rc::from("$"),
             depth: 0,
             tree: None,
@@ -442,14 +445,18 @@ impl<'a> Exec<'a> {
                 return Ok(Value::Nil);
             }
             recv = if last {
-                let mut argv = Vec::with_capacity(args.len() + 1);
-                for a in args {
-                    argv.push(self.eval_arg(dot, a)?);
-                }
-                if let Some(v) = &fin {
-                    argv.push(v.clone());
-                }
                 let has_args = !args.is_empty() || fin.is_some();
+                // Most chains are plain field reads: no argument list to build.
+                let mut argv = Vec::new();
+                if has_args {
+                    argv.reserve_exact(args.len() + 1);
+                    for a in args {
+                        argv.push(self.eval_arg(dot, a)?);
+                    }
+                    if let Some(v) = &fin {
+                        argv.push(v.clone());
+                    }
+                }
                 self.eval_field(recv, f, has_args, &argv, pos, node)?
             } else {
                 self.eval_field(recv, f, false, &[], pos, node)?
@@ -556,14 +563,25 @@ impl<'a> Exec<'a> {
         let Some(f) = self.funcs.get(name).copied() else {
             return Err(self.error(pos, &context(), format!("function {name:?} not defined")));
         };
-        let mut argv = Vec::with_capacity(args.len() + 1);
+        // Argument lists come from a pool (one allocation per nesting level, not per call).
+        let mut argv = self.arg_pool.pop().unwrap_or_default();
         for a in args {
-            argv.push(self.eval_arg(dot, a)?);
+            match self.eval_arg(dot, a) {
+                Ok(v) => argv.push(v),
+                Err(e) => {
+                    argv.clear();
+                    self.arg_pool.push(argv);
+                    return Err(e);
+                }
+            }
         }
         if let Some(v) = fin {
             argv.push(v);
         }
-        f(self, &argv).map_err(|e| {
+        let r = f(self, &argv);
+        argv.clear();
+        self.arg_pool.push(argv);
+        r.map_err(|e| {
             if let Some(msg) = e.strip_prefix(NO_WRAP) {
                 self.error(pos, name, msg.to_owned())
             } else {
