@@ -8,7 +8,7 @@ use std::rc::Rc;
 
 use super::ExecError;
 use super::hash::NameHash;
-use super::parse::{Arg, Branch, Command, Node, Pipe, Tree};
+use super::parse::{Arg, Branch, Command, List, Node, Pipe, Tree};
 use super::value::Value;
 
 /// A template function. It receives the executor (so that Helm's `include` and `tpl` can run
@@ -309,7 +309,7 @@ impl<'a> Exec<'a> {
 
     fn eval_pipeline_no_decl(&mut self, dot: &Value, pipe: &Pipe) -> R<Value> {
         let mut value: Option<Value> = None;
-        for c in &pipe.cmds {
+        for c in pipe.cmds.iter() {
             value = Some(self.eval_command(dot, c, value)?);
         }
         Ok(value.unwrap_or_default())
@@ -410,7 +410,7 @@ impl<'a> Exec<'a> {
             Arg::Ident { pos, name } => {
                 let cmd = Command {
                     pos: *pos,
-                    args: Vec::new(),
+                    args: List::new(),
                 };
                 self.eval_function(dot, *pos, name, &cmd, &[], None)
             }

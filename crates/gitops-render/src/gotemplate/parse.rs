@@ -70,6 +70,44 @@ pub(crate) enum Node {
     Continue,
 }
 
+/// A list that holds a single item without an allocation: nearly every pipeline has one
+/// command and most commands one argument, and a `Vec` for each was a large share of the
+/// allocations of parsing.
+#[derive(Debug)]
+pub(crate) enum List<T> {
+    One(T),
+    Many(Vec<T>),
+}
+
+impl<T> List<T> {
+    pub(crate) fn new() -> Self {
+        List::Many(Vec::new())
+    }
+
+    pub(crate) fn push(&mut self, item: T) {
+        match self {
+            List::Many(v) if v.is_empty() => *self = List::One(item),
+            List::Many(v) => v.push(item),
+            List::One(_) => {
+                if let List::One(first) = std::mem::replace(self, List::new()) {
+                    *self = List::Many(vec![first, item]);
+                }
+            }
+        }
+    }
+}
+
+impl<T> std::ops::Deref for List<T> {
+    type Target = [T];
+
+    fn deref(&self) -> &[T] {
+        match self {
+            List::One(x) => std::slice::from_ref(x),
+            List::Many(v) => v,
+        }
+    }
+}
+
 #[derive(Debug)]
 pub(crate) struct Branch {
     pub(crate) pos: usize,
@@ -83,13 +121,13 @@ pub(crate) struct Pipe {
     pub(crate) pos: usize,
     pub(crate) is_assign: bool,
     pub(crate) decl: Vec<Rc<str>>,
-    pub(crate) cmds: Vec<Command>,
+    pub(crate) cmds: List<Command>,
 }
 
 #[derive(Debug)]
 pub(crate) struct Command {
     pub(crate) pos: usize,
-    pub(crate) args: Vec<Arg>,
+    pub(crate) args: List<Arg>,
 }
 
 #[derive(Debug)]
@@ -553,7 +591,7 @@ impl<'a> Parser<'a, '_> {
             pos: start,
             is_assign: false,
             decl: Vec::new(),
-            cmds: Vec::new(),
+            cmds: List::new(),
         };
         // Declarations: `$x :=`, `$x =`, `$i, $v :=`.
         if let Tok::Var(v) = self.peek_non_space().tok {
@@ -652,7 +690,7 @@ impl<'a> Parser<'a, '_> {
         let pos = self.peek_non_space().pos;
         let mut cmd = Command {
             pos,
-            args: Vec::new(),
+            args: List::new(),
         };
         loop {
             self.peek_non_space();

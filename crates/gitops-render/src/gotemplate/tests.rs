@@ -286,3 +286,13 @@ fn float_formatting_matches_go() {
         assert_eq!(format_float_g(f, None), want, "{f}");
     }
 }
+
+#[test]
+fn list_keeps_order_from_one_to_many_items() {
+    let mut l = super::parse::List::new();
+    assert!(l.is_empty());
+    for i in 0..4 {
+        l.push(i);
+        assert_eq!(&l[..], (0..=i).collect::<Vec<_>>().as_slice());
+    }
+}
