@@ -49,7 +49,8 @@ pub struct Chart {
     pub dependencies: Vec<Dependency>,
     /// `values.yaml` (numbers as float64, as Helm reads them).
     pub values: serde_json::Map<String, Json>,
-    /// `values.schema.json`.
+    /// `values.schema.json`, without the annotations validation does not read (`description`,
+    /// `default`, `title`, `examples`, `$comment`) unless it has a `$ref`.
     pub schema: Option<Json>,
     /// `templates/...` files: path relative to the chart, and text.
     pub templates: Vec<(String, String)>,
@@ -295,7 +296,7 @@ fn from_files(files: Vec<(String, Vec<u8>)>) -> Result<Chart, String> {
             }
             "values.schema.json" => {
                 schema = Some(
-                    serde_json::from_slice::<Json>(&data)
+                    super::schema::parse(&data)
                         .map_err(|e| format!("cannot load values.schema.json: {e}"))?,
                 );
             }

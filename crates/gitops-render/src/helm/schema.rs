@@ -9,6 +9,148 @@ use serde_json::Value as Json;
 
 use super::funcs::compile_regex;
 
+/// Parses a `values.schema.json`, leaving out the annotations validation never reads
+/// (`description`, `default`, `title`, `examples`, `$comment` of schema objects): they are
+/// most of a large chart's schema (bitnami/redis: 533 descriptions and 533 defaults), and
+/// building them was a large part of loading the chart. Property names, enum and const data
+/// and unknown keywords are kept whole. A schema with a `$ref` that does not lead anywhere in
+/// the pruned document (it may point into an annotation) is parsed whole.
+///
+/// # Errors
+/// The JSON syntax error, as `serde_json` reports it.
+pub(crate) fn parse(data: &[u8]) -> Result<Json, serde_json::Error> {
+    let mut de = serde_json::Deserializer::from_slice(data);
+    let pruned = serde::de::DeserializeSeed::deserialize(Part(Mode::Schema), &mut de)?;
+    de.end()?;
+    if !refs_resolve(&pruned, &pruned) {
+        return serde_json::from_slice(data);
+    }
+    Ok(pruned)
+}
+
+/// Whether every local `$ref` under `v` leads to a value of `root`. Pruning only removes keys,
+/// so a pointer that resolves in the pruned document leads to the same schema as in the whole
+/// one (less its annotations).
+fn refs_resolve(root: &Json, v: &Json) -> bool {
+    match v {
+        Json::Object(m) => m.iter().all(|(k, x)| {
+            let leads = match (k.as_str(), x) {
+                ("$ref", Json::String(r)) => r
+                    .strip_prefix('#')
+                    .is_none_or(|p| root.pointer(p).is_some()),
+                _ => true,
+            };
+            leads && refs_resolve(root, x)
+        }),
+        Json::Array(a) => a.iter().all(|x| refs_resolve(root, x)),
+        _ => true,
+    }
+}
+
+/// What a part of the schema document is: a schema object, a map from names to schemas
+/// (`properties`, `definitions`), or data (kept whole).
+#[derive(Clone, Copy)]
+enum Mode {
+    Schema,
+    Names,
+    Data,
+}
+
+/// Deserializes a part of the schema document in its mode (as `serde_json::Value` does,
+/// annotations of schema objects skipped).
+struct Part(Mode);
+
+impl<'de> serde::de::DeserializeSeed<'de> for Part {
+    type Value = Json;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Json, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Part {
+    type Value = Json;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any valid JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Json, E> {
+        Ok(Json::Bool(v))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Json, E> {
+        Ok(Json::Number(v.into()))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Json, E> {
+        Ok(Json::Number(v.into()))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Json, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(Json::Null, Json::Number))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Json, E> {
+        Ok(Json::String(v.to_owned()))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Json, E> {
+        Ok(Json::String(v))
+    }
+
+    fn visit_unit<E>(self) -> Result<Json, E> {
+        Ok(Json::Null)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Json, A::Error> {
+        // Lists in a schema hold schemas (`allOf`, `items`); anywhere else, data.
+        let mode = match self.0 {
+            Mode::Schema => Mode::Schema,
+            Mode::Names | Mode::Data => Mode::Data,
+        };
+        let mut out = Vec::new();
+        while let Some(x) = seq.next_element_seed(Part(mode))? {
+            out.push(x);
+        }
+        Ok(Json::Array(out))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Json, A::Error> {
+        let mut out = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let mode = match self.0 {
+                Mode::Data => Mode::Data,
+                Mode::Names => Mode::Schema,
+                Mode::Schema => match key.as_str() {
+                    "description" | "default" | "title" | "examples" | "$comment" => {
+                        map.next_value::<serde::de::IgnoredAny>()?;
+                        continue;
+                    }
+                    "properties" | "patternProperties" | "definitions" | "$defs"
+                    | "dependentSchemas" => Mode::Names,
+                    "items"
+                    | "additionalItems"
+                    | "additionalProperties"
+                    | "not"
+                    | "allOf"
+                    | "anyOf"
+                    | "oneOf"
+                    | "if"
+                    | "then"
+                    | "else"
+                    | "contains"
+                    | "propertyNames" => Mode::Schema,
+                    _ => Mode::Data,
+                },
+            };
+            let v = map.next_value_seed(Part(mode))?;
+            out.insert(key, v);
+        }
+        Ok(Json::Object(out))
+    }
+}
+
 /// Validates `value` against `schema`; returns one line per violation.
 pub(crate) fn validate(schema: &Json, value: &Json) -> Vec<String> {
     let mut errs = Vec::new();
@@ -393,5 +535,123 @@ mod keyword_tests {
                 "- at '': additional properties 'extra' not allowed",
             ]
         );
+    }
+}
+
+#[cfg(test)]
+mod parse_tests {
+    use super::*;
+
+    /// What `parse` must give: the whole document with the annotations of schema objects
+    /// removed, written independently of the deserializer.
+    fn pruned(v: &Json, mode: Mode) -> Json {
+        match (v, mode) {
+            (Json::Object(m), Mode::Schema) => Json::Object(
+                m.iter()
+                    .filter(|(k, _)| {
+                        !matches!(
+                            k.as_str(),
+                            "description" | "default" | "title" | "examples" | "$comment"
+                        )
+                    })
+                    .map(|(k, x)| {
+                        let mode = match k.as_str() {
+                            "properties" | "patternProperties" | "definitions" | "$defs"
+                            | "dependentSchemas" => Mode::Names,
+                            "items"
+                            | "additionalItems"
+                            | "additionalProperties"
+                            | "not"
+                            | "allOf"
+                            | "anyOf"
+                            | "oneOf"
+                            | "if"
+                            | "then"
+                            | "else"
+                            | "contains"
+                            | "propertyNames" => Mode::Schema,
+                            _ => Mode::Data,
+                        };
+                        (k.clone(), pruned(x, mode))
+                    })
+                    .collect(),
+            ),
+            (Json::Object(m), Mode::Names) => Json::Object(
+                m.iter()
+                    .map(|(k, x)| (k.clone(), pruned(x, Mode::Schema)))
+                    .collect(),
+            ),
+            (Json::Array(a), Mode::Schema) => {
+                Json::Array(a.iter().map(|x| pruned(x, Mode::Schema)).collect())
+            }
+            (other, _) => other.clone(),
+        }
+    }
+
+    fn check_parse(text: &str) {
+        let full: Json = serde_json::from_str(text).unwrap();
+        let p = pruned(&full, Mode::Schema);
+        let want = if refs_resolve(&p, &p) { p } else { full };
+        assert_eq!(parse(text.as_bytes()).unwrap(), want);
+    }
+
+    #[test]
+    fn annotations_of_schema_objects_are_left_out_and_nothing_else() {
+        check_parse(
+            r#"{
+              "title": "t", "description": "d", "$comment": "c", "examples": [{"a": 1}],
+              "type": "object", "required": ["default"],
+              "properties": {
+                "description": {"type": "string", "default": "x", "maxLength": 3},
+                "default": {"enum": [{"description": "kept"}, 1.5, -2, 18446744073709551615, null, true]},
+                "list": {"items": [{"description": "gone", "type": "integer"}], "minItems": 1}
+              },
+              "allOf": [{"description": "gone", "not": {"title": "gone", "const": {"title": "kept"}}}],
+              "x-custom": {"description": "kept"}
+            }"#,
+        );
+        // A `$ref` into an annotation keeps everything; one into definitions does not.
+        let whole = r##"{"description": "kept", "properties": {"a": {"$ref": "#/description"}}}"##;
+        check_parse(whole);
+        assert_eq!(
+            parse(whole.as_bytes()).unwrap(),
+            serde_json::from_str::<Json>(whole).unwrap()
+        );
+        let defs = r##"{"$defs": {"p": {"type": "integer", "description": "gone"}}, "$ref": "#/$defs/p"}"##;
+        check_parse(defs);
+        assert_eq!(
+            parse(defs.as_bytes()).unwrap(),
+            serde_json::json!({"$defs": {"p": {"type": "integer"}}, "$ref": "#/$defs/p"})
+        );
+        // Syntax errors are serde_json's.
+        let e = parse(br#"{"description": [1,}"#).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            serde_json::from_slice::<Json>(br#"{"description": [1,}"#)
+                .unwrap_err()
+                .to_string()
+        );
+        assert!(parse(b"{} x").is_err());
+    }
+
+    #[test]
+    fn corpus_schemas_parse_to_their_pruned_documents() {
+        let corpus =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus");
+        let mut stack = vec![corpus];
+        while let Some(dir) = stack.pop() {
+            let Ok(rd) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            for e in rd.flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else if p.file_name().is_some_and(|n| n == "values.schema.json") {
+                    let text = std::fs::read_to_string(&p).unwrap();
+                    check_parse(&text);
+                }
+            }
+        }
     }
 }
