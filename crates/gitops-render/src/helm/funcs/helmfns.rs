@@ -5,9 +5,9 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 
-use super::conv::{from_yaml, to_json_text, to_yaml_text};
+use super::conv::{from_yaml, to_yaml_text};
 use super::encoding::error_map;
-use crate::gotemplate::{Exec, FuncMap, NameHash, Value, arity, parse_text, want_str};
+use crate::gotemplate::{Exec, FuncMap, NameHash, NameHasher, Value, arity, parse_text, want_str};
 
 /// Marks the message of `required`/`fail` so that the engine reports it alone, as Helm does.
 pub(crate) const ERR_START: &str = "HELM_ERR_START";
@@ -29,10 +29,60 @@ pub(crate) struct RenderMemo {
     /// 7 distinct texts for redis); the result is a pure function of the text. Kept pristine:
     /// callers get deep copies, as maps are mutable.
     yaml: RefCell<HashMap<String, Result<Value, String>, NameHash>>,
-    /// `toYaml` texts by the value's JSON text (134 calls, 15 distinct values for redis). The
-    /// JSON text, written by our own cheap writer, identifies the YAML text: values with the
-    /// same JSON (an int and the float of the same integral value) have the same YAML.
-    to_yaml: RefCell<HashMap<String, Rc<str>, NameHash>>,
+    /// `toYaml` texts (134 calls, 15 distinct values for redis), by a hash of the value; each
+    /// entry keeps a copy of its value, compared with `==` on a hit (equal values have the
+    /// same YAML).
+    to_yaml: RefCell<HashMap<u64, Vec<YamlText>, NameHash>>,
+}
+
+/// A value given to `toYaml` (a copy) and its YAML text.
+type YamlText = (Value, Rc<str>);
+
+/// Hashes a value's content (what `==` compares).
+fn hash_value(v: &Value, h: &mut NameHasher) {
+    use std::hash::Hasher as _;
+    match v {
+        Value::Nil => h.write_u8(0),
+        Value::Bool(b) => {
+            h.write_u8(1);
+            h.write_u8(u8::from(*b));
+        }
+        Value::Int(i) => {
+            h.write_u8(2);
+            h.write_i64(*i);
+        }
+        Value::Float(f) => {
+            h.write_u8(3);
+            h.write_u64(f.to_bits());
+        }
+        Value::Str(s) => {
+            h.write_u8(4);
+            h.write(s.as_bytes());
+            h.write_u8(0xff);
+        }
+        Value::List(l) => {
+            h.write_u8(5);
+            h.write_usize(l.len());
+            for x in l.iter() {
+                hash_value(x, h);
+            }
+        }
+        Value::Map(m) => {
+            h.write_u8(6);
+            let m = m.borrow();
+            h.write_usize(m.len());
+            for (k, x) in m.iter() {
+                h.write(k.as_bytes());
+                h.write_u8(0xff);
+                hash_value(x, h);
+            }
+        }
+        // Objects compare by identity.
+        Value::Object(o) => {
+            h.write_u8(7);
+            h.write_usize(Rc::as_ptr(o).cast::<()>() as usize);
+        }
+    }
 }
 
 /// [`to_yaml_text`], through the render's memo when the executor has one.
@@ -44,12 +94,20 @@ fn to_yaml_memo(exec: &Exec<'_>, v: &Value) -> Value {
     else {
         return Value::str(to_yaml_text(v));
     };
-    let key = to_json_text(v, false);
-    if let Some(text) = memo.to_yaml.borrow().get(&key) {
+    let mut h = NameHasher::default();
+    hash_value(v, &mut h);
+    let key = std::hash::Hasher::finish(&h);
+    if let Some(entries) = memo.to_yaml.borrow().get(&key)
+        && let Some((_, text)) = entries.iter().find(|(kept, _)| kept == v)
+    {
         return Value::Str(text.clone());
     }
     let text: Rc<str> = Rc::from(to_yaml_text(v));
-    memo.to_yaml.borrow_mut().insert(key, text.clone());
+    memo.to_yaml
+        .borrow_mut()
+        .entry(key)
+        .or_default()
+        .push((v.deep_copy(), text.clone()));
     Value::Str(text)
 }
 
