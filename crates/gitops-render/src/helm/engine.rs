@@ -82,9 +82,18 @@ pub(crate) fn render(
         let text = exec.execute(k, &r.vals).map_err(|e| HelmError::Render {
             message: clean_error(k, &e.to_string()),
         })?;
-        out.insert(k.clone(), text.replace("<no value>", ""));
+        out.insert(k.clone(), strip_no_value(text));
     }
     Ok(out)
+}
+
+/// Removes `<no value>` as Helm does; text without it is kept as it is (not copied).
+pub(crate) fn strip_no_value(text: String) -> String {
+    if text.contains("<no value>") {
+        text.replace("<no value>", "")
+    } else {
+        text
+    }
 }
 
 fn tree_is_empty(t: &crate::gotemplate::Tree) -> bool {

@@ -186,7 +186,7 @@ fn tpl(exec: &mut Exec<'_>, a: &[Value]) -> Result<Value, String> {
     exec.tpl_depth += 1;
     let r = exec.execute_with_layer(Rc::new(trees), &name, &a[1]);
     exec.tpl_depth -= 1;
-    r.map(|s| Value::str(s.replace("<no value>", "")))
+    r.map(|s| Value::str(super::super::engine::strip_no_value(s)))
         .map_err(|e| format!("error during tpl function execution for {text:?}: {e}"))
 }
 
