@@ -296,3 +296,14 @@ fn list_keeps_order_from_one_to_many_items() {
         assert_eq!(&l[..], (0..=i).collect::<Vec<_>>().as_slice());
     }
 }
+
+#[test]
+fn from_json_owned_equals_from_json() {
+    let j = serde_json::json!({"b": [1, 2.5, "s", null, {"z": true}], "a": {"k": -3}, "n": null});
+    for keep_ints in [false, true] {
+        assert_eq!(
+            Value::from_json_owned(j.clone(), keep_ints),
+            Value::from_json(&j, keep_ints)
+        );
+    }
+}

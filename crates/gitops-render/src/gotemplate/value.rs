@@ -164,6 +164,25 @@ impl Value {
         }
     }
 
+    /// [`Value::from_json`] of a value that is not needed afterwards: map keys move instead of
+    /// being copied (a chart's values have thousands).
+    #[must_use]
+    pub fn from_json_owned(v: serde_json::Value, keep_ints: bool) -> Self {
+        match v {
+            serde_json::Value::Array(a) => Value::list(
+                a.into_iter()
+                    .map(|v| Value::from_json_owned(v, keep_ints))
+                    .collect(),
+            ),
+            serde_json::Value::Object(m) => Value::map(
+                m.into_iter()
+                    .map(|(k, v)| (k, Value::from_json_owned(v, keep_ints)))
+                    .collect(),
+            ),
+            other => Value::from_json(&other, keep_ints),
+        }
+    }
+
     /// Converts to JSON as Go's `encoding/json` would marshal it (maps with sorted keys).
     #[must_use]
     pub fn to_json(&self) -> serde_json::Value {

@@ -376,7 +376,7 @@ pub fn render(
     let caps = engine::capabilities(options.kube_version.as_deref(), &apis);
     let templates = engine::render(
         &mut chart,
-        Value::from_json(&vals, true),
+        Value::from_json_owned(vals, true),
         Value::map(release),
         caps,
     )?;
