@@ -3,10 +3,12 @@
 //! Three controllers (kube-runtime) run while this replica holds the leader Lease:
 //! - [`GitRepository`](gitops_core::api::GitRepository): fetches on its interval and on demand
 //!   (`reconcile.gitops.rs/requestedAt`), stores the artifact under the storage path and reports
-//!   `status.artifact`;
+//!   `status.artifact`; the repositories of `spec.include` are copied in, and a new artifact of
+//!   one of them rebuilds the including artifact at once (same revision, new digest);
 //! - [`Kustomization`](gitops_core::api::Kustomization): renders its path of the source's
 //!   artifact, applies it in stages, prunes what left, health-checks, heals or reports drift,
-//!   and starts as soon as its `dependsOn` are Ready (a watch, not a periodic requeue);
+//!   and starts as soon as its `dependsOn` are Ready (a watch, not a periodic requeue) or its
+//!   source offers new content (a new revision, or a new digest at the same revision);
 //! - [`HelmRelease`](gitops_core::api::HelmRelease): renders a chart of a GitRepository with
 //!   `values`/`valuesFrom` and applies it as a unit (first form: no hook phases, no remediation).
 //!
