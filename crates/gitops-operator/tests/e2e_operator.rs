@@ -289,5 +289,7 @@ mod fixtures;
 mod operations;
 #[path = "e2e_operator/releases.rs"]
 mod releases;
+#[path = "e2e_operator/remote.rs"]
+mod remote;
 #[path = "e2e_operator/units.rs"]
 mod units;

@@ -6,6 +6,7 @@ mod events;
 mod hooks;
 mod inputs;
 mod release;
+mod remote;
 mod source;
 mod sync;
 mod unit;

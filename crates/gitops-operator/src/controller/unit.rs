@@ -1,6 +1,11 @@
 //! The Kustomization controller: render the unit from its source's artifact, apply it in
 //! stages, prune by `status.inventory`, health-check, heal or report drift; wait for
 //! `dependsOn` and start the moment they are Ready (the dependents mapper); prune on deletion.
+//!
+//! With `spec.kubeConfig` all of that except the status goes to another cluster (see
+//! [`super::remote`]). Not supported: `spec.decryption` (a unit that sets it is not applied and
+//! turns Ready=False with reason `DecryptionNotSupported`, so that encrypted data never reaches a
+//! cluster as is), and `spec.kubeConfig.configMapRef`.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -15,7 +20,7 @@ use kube::runtime::finalizer::Event as Finalizer;
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Resource as _, ResourceExt as _};
 
-use super::inputs::{SourceArtifact, artifact_of, build, client_as, health_refs};
+use super::inputs::{SourceArtifact, artifact_of, build, health_refs};
 use super::sync::{self, HealthChecks, UnitSync};
 use super::{Context, Error, FIELD_MANAGER, chain, events, now};
 use crate::conditions::{self, reason};
@@ -241,6 +246,9 @@ async fn decide(
             );
         }
     };
+    if let Some((why, message)) = unsupported(ks) {
+        return fail(status, why, message, true, Action::await_change());
+    }
     if let Some(cycle) = graph(&ctx.units).cycle_through(key) {
         let message = format!("dependsOn forms a cycle: {}", deps::describe_cycle(&cycle));
         return fail(
@@ -442,14 +450,14 @@ async fn run_unit(
             return outcome(status, false, failure_action(ctx), 0, 0);
         }
     };
-    let discovery = match client_for(ks, ctx, key) {
+    let discovery = match client_for(ks, ctx, key).await {
         Ok(client) => Discovery::new(client),
-        Err(message) => {
+        Err((why, message, stalled)) => {
             conditions::mark_failed(
                 &mut status.conditions,
-                reason::INVALID_SPEC,
+                why,
                 message,
-                true,
+                stalled,
                 generation,
                 &now(),
             );
@@ -598,9 +606,33 @@ async fn run_unit(
     )
 }
 
-/// The client to apply with: the operator's, or impersonating `spec.serviceAccountName`.
-fn client_for(ks: &Kustomization, ctx: &Context, key: &UnitKey) -> Result<kube::Client, String> {
-    client_as(ctx, &key.namespace, ks.spec.service_account_name.as_deref())
+/// The client to apply with: the operator's or `spec.kubeConfig`'s, impersonating
+/// `spec.serviceAccountName` when set. A failure is (reason, message, stalled).
+async fn client_for(
+    ks: &Kustomization,
+    ctx: &Context,
+    key: &UnitKey,
+) -> Result<kube::Client, super::source::Failure> {
+    super::remote::client(
+        ctx,
+        &key.namespace,
+        ks.spec.kube_config.as_ref(),
+        ks.spec.service_account_name.as_deref(),
+    )
+    .await
+}
+
+/// Why the unit's spec asks for something this operator does not do, if it does.
+fn unsupported(ks: &Kustomization) -> Option<(&'static str, String)> {
+    ks.spec.decryption.as_ref().map(|_| {
+        (
+            reason::DECRYPTION_NOT_SUPPORTED,
+            "spec.decryption is set, but this operator does not decrypt (SOPS); the unit is not \
+             applied, so that encrypted data does not reach the cluster as is: decrypt before \
+             committing, or remove spec.decryption"
+                .to_owned(),
+        )
+    })
 }
 
 /// Deletion: prune the inventory when `prune: true` (and not suspended).
@@ -615,10 +647,35 @@ async fn cleanup(ks: &Kustomization, ctx: &Context) -> Result<Action, Error> {
     if !ks.spec.prune || ks.spec.suspend || inventory.is_empty() {
         return Ok(Action::await_change());
     }
+    if let Some(secret) =
+        super::remote::secret_gone(ctx, &key.namespace, ks.spec.kube_config.as_ref()).await
+    {
+        // Deleting a namespace deletes the kubeconfig Secret with the unit: waiting for it
+        // would keep the finalizer forever. The remote objects stay, and say so.
+        let message = format!(
+            "not pruned on deletion: the kubeconfig Secret {}/{secret} of spec.kubeConfig is gone; \
+             {} objects stay in the remote cluster",
+            key.namespace,
+            inventory.entries.len()
+        );
+        tracing::warn!(kind = KIND, %key, "{message}");
+        events::publish(
+            ctx,
+            &ks.object_ref(&()),
+            false,
+            "PruneSkipped",
+            "Delete",
+            &message,
+        )
+        .await;
+        return Ok(Action::await_change());
+    }
     let discovery =
-        Discovery::new(client_for(ks, ctx, &key).map_err(|message| Error::Cleanup {
-            key: key.clone(),
-            message,
+        Discovery::new(client_for(ks, ctx, &key).await.map_err(|(_, message, _)| {
+            Error::Cleanup {
+                key: key.clone(),
+                message,
+            }
         })?);
     let (deleted, errors) = sync::prune_all(discovery, &inventory, 16).await;
     if !errors.is_empty() {
@@ -754,5 +811,15 @@ mod tests {
         // No digest remembered (after a restart): the revision decides.
         assert!(!new_content(Some(revision), None, revision, digest));
         assert!(new_content(None, None, revision, digest));
+    }
+
+    #[test]
+    fn a_unit_with_decryption_is_refused_with_its_own_reason() {
+        let mut ks = unit("a", &[], "repo");
+        assert_eq!(unsupported(&ks), None);
+        ks.spec.decryption = Some(json!({"provider": "sops", "secretRef": {"name": "sops-age"}}));
+        let (why, message) = unsupported(&ks).unwrap();
+        assert_eq!(why, "DecryptionNotSupported");
+        assert!(message.starts_with("spec.decryption is set"), "{message}");
     }
 }
