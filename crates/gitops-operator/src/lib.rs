@@ -8,7 +8,9 @@
 //! - [`Kustomization`](gitops_core::api::Kustomization): renders its path of the source's
 //!   artifact, applies it in stages, prunes what left, health-checks, heals or reports drift,
 //!   and starts as soon as its `dependsOn` are Ready (a watch, not a periodic requeue) or its
-//!   source offers new content (a new revision, or a new digest at the same revision);
+//!   source offers new content (a new revision, or a new digest at the same revision); it
+//!   applies to the operator's cluster or to the one of `spec.kubeConfig`, and refuses
+//!   `spec.decryption` (not supported) rather than apply encrypted data;
 //! - [`HelmRelease`](gitops_core::api::HelmRelease): renders a chart of a GitRepository with
 //!   `values`/`valuesFrom` and applies it as a unit (first form: no hook phases, no remediation).
 //!
