@@ -63,6 +63,36 @@ where
         .unwrap();
 }
 
+/// Creates ServiceAccount `deployer`, which may manage the ConfigMaps of the namespace and
+/// nothing else, and stores a kubeconfig acting as it in Secret `secret` (key `value`).
+async fn store_deployer_kubeconfig(world: &World, secret: &str) {
+    let ns = world.name();
+    let api = world.ns.api::<ServiceAccount>();
+    if api.get_opt("deployer").await.unwrap().is_none() {
+        create::<ServiceAccount>(&world.ns, json!({"metadata": {"name": "deployer"}})).await;
+        create::<Role>(
+            &world.ns,
+            json!({"metadata": {"name": "configmaps"}, "rules": [{"apiGroups": [""],
+                "resources": ["configmaps"],
+                "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"]}]}),
+        )
+        .await;
+        create::<RoleBinding>(
+            &world.ns,
+            json!({"metadata": {"name": "deployer"},
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "configmaps"},
+                "subjects": [{"kind": "ServiceAccount", "name": "deployer", "namespace": ns}]}),
+        )
+        .await;
+    }
+    let kubeconfig = kubeconfig_as(&world.ns, "deployer").await;
+    create::<Secret>(
+        &world.ns,
+        json!({"metadata": {"name": secret}, "stringData": {"value": kubeconfig}}),
+    )
+    .await;
+}
+
 /// Waits until unit `name` has Ready=`status` with `reason` and returns the Ready message.
 async fn ready_condition(world: &World, name: &str, status: &str, reason: &str) -> String {
     let units = world.units();
@@ -93,28 +123,7 @@ async fn a_unit_with_kube_config_applies_as_the_kubeconfigs_user() {
     )
     .await;
     let ns = world.name().to_owned();
-    // A ServiceAccount that may manage ConfigMaps of the namespace, nothing else.
-    create::<ServiceAccount>(&world.ns, json!({"metadata": {"name": "deployer"}})).await;
-    create::<Role>(
-        &world.ns,
-        json!({"metadata": {"name": "configmaps"}, "rules": [{"apiGroups": [""],
-            "resources": ["configmaps"],
-            "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"]}]}),
-    )
-    .await;
-    create::<RoleBinding>(
-        &world.ns,
-        json!({"metadata": {"name": "deployer"},
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "configmaps"},
-            "subjects": [{"kind": "ServiceAccount", "name": "deployer", "namespace": ns}]}),
-    )
-    .await;
-    let kubeconfig = kubeconfig_as(&world.ns, "deployer").await;
-    create::<Secret>(
-        &world.ns,
-        json!({"metadata": {"name": "remote"}, "stringData": {"value": kubeconfig}}),
-    )
-    .await;
+    store_deployer_kubeconfig(&world, "remote").await;
     create::<Secret>(
         &world.ns,
         json!({"metadata": {"name": "broken"}, "stringData": {"value": "clusters: [not a kubeconfig"}}),
@@ -181,4 +190,81 @@ async fn a_unit_with_kube_config_applies_as_the_kubeconfigs_user() {
     // Decryption is refused, not ignored.
     let message = ready_condition(&world, "sops", "False", "DecryptionNotSupported").await;
     assert!(message.starts_with("spec.decryption is set"), "{message}");
+}
+
+#[tokio::test]
+async fn deleting_a_remote_unit_prunes_through_its_kubeconfig_or_skips_once_the_secret_is_gone() {
+    let mut world = World::new(
+        "op-kubeconfig-delete",
+        &[
+            ("pruned/cm.yaml", &configmap_yaml("pruned", "x")),
+            ("kept/cm.yaml", &configmap_yaml("kept", "x")),
+        ],
+    )
+    .await;
+    store_deployer_kubeconfig(&world, "pruned").await;
+    store_deployer_kubeconfig(&world, "kept").await;
+    world.start_operator();
+    world.create_source("1m").await;
+    for name in ["pruned", "kept"] {
+        world
+            .create_unit(
+                name,
+                json!({"path": format!("./{name}"), "prune": true,
+                    "kubeConfig": {"secretRef": {"name": name}}}),
+            )
+            .await;
+    }
+    let head = world.head();
+    world.ready_at("pruned", &head).await;
+    world.ready_at("kept", &head).await;
+    // With its Secret: deletion prunes.
+    let units = world.units();
+    units
+        .delete("pruned", &DeleteParams::default())
+        .await
+        .unwrap();
+    eventually("unit pruned and its ConfigMap gone", LONG, || async {
+        let unit = units.get_opt("pruned").await?;
+        let data = world.configmap_data("pruned").await;
+        Ok((unit.is_none() && data.is_none()).then_some(()))
+    })
+    .await
+    .unwrap();
+    // Without it (as when its namespace is deleted): the unit goes, its objects stay, an Event
+    // says why.
+    world
+        .ns
+        .api::<Secret>()
+        .delete("kept", &DeleteParams::default())
+        .await
+        .unwrap();
+    units
+        .delete("kept", &DeleteParams::default())
+        .await
+        .unwrap();
+    eventually("unit kept deleted", LONG, || async {
+        Ok(units.get_opt("kept").await?.is_none().then_some(()))
+    })
+    .await
+    .unwrap();
+    assert_eq!(world.configmap_data("kept").await.as_deref(), Some("x"));
+    let events: Api<k8s_openapi::api::events::v1::Event> = world.ns.api();
+    let list = events.list(&Default::default()).await.unwrap();
+    let skipped = list
+        .items
+        .iter()
+        .find(|e| {
+            e.reason.as_deref() == Some("PruneSkipped")
+                && e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some("kept")
+        })
+        .expect("a PruneSkipped event");
+    let note = skipped.note.as_deref().unwrap_or_default();
+    assert!(
+        note.contains(&format!(
+            "Secret {}/kept of spec.kubeConfig is gone",
+            world.name()
+        )),
+        "{note}"
+    );
 }
