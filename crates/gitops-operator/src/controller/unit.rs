@@ -300,7 +300,7 @@ async fn decide(
     let memory = ctx.memory(KIND, key);
     let attempted_digest = ctx.attempted_digest(KIND, key);
     let facts = UnitFacts {
-        new_revision: new_content(
+        new_revision: plan::new_content(
             old.last_attempted_revision.as_deref(),
             attempted_digest.as_deref(),
             &artifact.revision,
@@ -343,19 +343,6 @@ async fn decide(
         drift_only,
     )
     .await
-}
-
-/// Whether the source offers content the unit never attempted: a revision other than the last
-/// attempted one, or the same revision with another digest (an included repository changed).
-/// The digest is remembered in memory only: after a restart the first wake-up is a drift check
-/// anyway, which renders the current artifact.
-fn new_content(
-    attempted_revision: Option<&str>,
-    attempted_digest: Option<&str>,
-    revision: &str,
-    digest: &str,
-) -> bool {
-    attempted_revision != Some(revision) || attempted_digest.is_some_and(|d| d != digest)
 }
 
 async fn source_artifact(
@@ -788,29 +775,6 @@ mod tests {
         let mut elsewhere = repo;
         elsewhere.metadata.namespace = Some("other".into());
         assert!(map(elsewhere).is_empty());
-    }
-
-    #[test]
-    fn the_same_revision_with_another_digest_is_new_content() {
-        let (revision, digest) = ("main@sha1:aaa", "sha256:two");
-        // An included repository changed: same revision, new digest.
-        assert!(new_content(
-            Some(revision),
-            Some("sha256:one"),
-            revision,
-            digest
-        ));
-        assert!(!new_content(Some(revision), Some(digest), revision, digest));
-        // A new revision, whatever the digest.
-        assert!(new_content(
-            Some("main@sha1:bbb"),
-            Some(digest),
-            revision,
-            digest
-        ));
-        // No digest remembered (after a restart): the revision decides.
-        assert!(!new_content(Some(revision), None, revision, digest));
-        assert!(new_content(None, None, revision, digest));
     }
 
     #[test]
