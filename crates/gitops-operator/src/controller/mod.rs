@@ -3,9 +3,12 @@
 
 mod chart;
 mod events;
+mod helmrepo;
 mod hooks;
 mod inputs;
 mod release;
+mod repochart;
+mod rollback;
 mod source;
 mod sync;
 mod unit;
@@ -17,7 +20,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt as _;
-use gitops_core::api::{GitRepository, HelmRelease, Kustomization};
+use gitops_core::api::{GitRepository, HelmRelease, HelmRepository, Kustomization};
 use kube::Api;
 use kube::runtime::events::{Recorder, Reporter};
 use kube::runtime::reflector::Store;
@@ -272,6 +275,10 @@ pub(crate) async fn run(shared: Shared, stop: impl Future<Output = ()> + Send + 
     if let Some(selector) = &settings.label_selector {
         wc = wc.labels(selector);
     }
+    let helm_repos_api: Api<HelmRepository> = match &settings.namespace {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
+    };
     let (units_api, repos_api, releases_api): (
         Api<Kustomization>,
         Api<GitRepository>,
@@ -341,7 +348,12 @@ pub(crate) async fn run(shared: Shared, stop: impl Future<Output = ()> + Send + 
         .watches(
             repos_api.clone(),
             wc.clone(),
-            release::source_mapper(release_store),
+            release::source_mapper::<GitRepository>(release_store.clone(), "GitRepository"),
+        )
+        .watches(
+            helm_repos_api.clone(),
+            wc.clone(),
+            release::source_mapper::<HelmRepository>(release_store, "HelmRepository"),
         )
         .graceful_shutdown_on(crate::stopped(stop_rx.clone()))
         .run(
@@ -357,19 +369,41 @@ pub(crate) async fn run(shared: Shared, stop: impl Future<Output = ()> + Send + 
     let repos_api_for_gc = repos_api.clone();
     let artifacts_dir = context.artifacts_dir();
     let stop_rx_gc = stop_rx.clone();
-    let sources = Controller::new(repos_api.clone(), wc.clone()).with_config(controller_config);
+    let sources =
+        Controller::new(repos_api.clone(), wc.clone()).with_config(controller_config.clone());
     let source_store = sources.store();
     let sources = sources
-        .watches(repos_api, wc, source::includers_mapper(source_store))
-        .graceful_shutdown_on(crate::stopped(stop_rx))
-        .run(source::reconcile, source::error_policy, context)
+        .watches(
+            repos_api,
+            wc.clone(),
+            source::includers_mapper(source_store),
+        )
+        .graceful_shutdown_on(crate::stopped(stop_rx.clone()))
+        .run(
+            source::reconcile,
+            source::error_policy,
+            Arc::clone(&context),
+        )
         .for_each(|result| async move {
             if let Err(e) = result {
                 tracing::debug!(error = %chain(&e), "GitRepository controller");
             }
         });
+    let helm_repos = Controller::new(helm_repos_api, wc)
+        .with_config(controller_config)
+        .graceful_shutdown_on(crate::stopped(stop_rx.clone()))
+        .run(
+            helmrepo::reconcile,
+            helmrepo::error_policy,
+            Arc::clone(&context),
+        )
+        .for_each(|result| async move {
+            if let Err(e) = result {
+                tracing::debug!(error = %chain(&e), "HelmRepository controller");
+            }
+        });
     let collector = collect_garbage(repos_api_for_gc, artifacts_dir, crate::stopped(stop_rx_gc));
-    tokio::join!(units, releases, sources, collector);
+    tokio::join!(units, releases, sources, helm_repos, collector);
 }
 
 /// Removes unreferenced artifacts every few minutes (see [`crate::gc`]).
