@@ -7,6 +7,7 @@ mod helmrepo;
 mod hooks;
 mod inputs;
 mod release;
+mod release_drift;
 mod repochart;
 mod rollback;
 mod source;

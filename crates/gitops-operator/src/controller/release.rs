@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use gitops_core::Object;
-use gitops_core::api::status::REQUESTED_AT_ANNOTATION;
+use gitops_core::api::status::{DRIFTED, REQUESTED_AT_ANNOTATION, remove_condition};
 use gitops_core::api::{HelmRelease, HelmReleaseStatus};
 use gitops_core::cluster::{ApplyOptions, Discovery, WaitOutcome};
 use kube::runtime::controller::Action;
@@ -23,6 +23,7 @@ use serde_json::Value;
 use super::chart::{render, values};
 use super::hooks::{self, Hook};
 use super::inputs::{artifact_of, client_as};
+use super::release_drift::{self, DriftMode, drift_mode};
 use super::repochart::locate;
 use super::rollback::{Rollback, remember_good};
 use super::sync::{self, HealthChecks, UnitSync};
@@ -292,10 +293,56 @@ async fn apply(hr: &HelmRelease, ctx: &Context) -> Result<Action, Error> {
     {
         return Ok(Action::requeue(interval));
     }
-    if let Plan::Wait(wait) = plan::plan_unit(&facts, interval, RETRY.min(interval)) {
+    let plan = plan::plan_unit(&facts, interval, RETRY.min(interval));
+    if let Plan::Wait(wait) = plan {
         return Ok(Action::requeue(wait));
     }
-    // Interval runs re-apply: drift of a release is healed.
+    let namespace = hr
+        .spec
+        .target_namespace
+        .clone()
+        .unwrap_or_else(|| key.namespace.clone());
+    // Interval runs re-apply (drift is healed) unless driftDetection says warn or disabled.
+    if plan == Plan::DriftCheck {
+        let mode = match drift_mode(hr.spec.drift_detection.as_ref()) {
+            Ok(mode) => mode,
+            Err(message) => return invalid_spec(ctx, hr, &key, &old, status, message).await,
+        };
+        if mode != DriftMode::Heal {
+            ctx.remember(KIND, &key, true);
+            if mode == DriftMode::Warn {
+                let rendered = render(
+                    &located.root,
+                    &located.chart,
+                    &located.values_files,
+                    &values_text,
+                    release_name(hr),
+                    namespace.clone(),
+                )
+                .await;
+                let client =
+                    client_as(ctx, &key.namespace, hr.spec.service_account_name.as_deref());
+                match (rendered, client) {
+                    (Ok((objects, _)), Ok(client)) => {
+                        let discovery = Discovery::new(client);
+                        release_drift::report(
+                            &discovery,
+                            &namespace,
+                            objects,
+                            generation,
+                            &mut status,
+                        )
+                        .await;
+                    }
+                    (Err(e), _) | (_, Err(e)) => {
+                        tracing::warn!(%key, error = %e, "cannot check the release for drift");
+                    }
+                }
+                write_status(ctx, hr, &key, &old, &status, false).await?;
+            }
+            return Ok(Action::requeue(interval));
+        }
+    }
     let before = status.clone();
     conditions::mark_reconciling(
         &mut status.conditions,
@@ -309,11 +356,6 @@ async fn apply(hr: &HelmRelease, ctx: &Context) -> Result<Action, Error> {
     status.last_attempted_revision = Some(located.revision.clone());
     status.last_attempted_values_digest = Some(digest);
     let installing = old.last_applied_revision.is_none();
-    let namespace = hr
-        .spec
-        .target_namespace
-        .clone()
-        .unwrap_or_else(|| key.namespace.clone());
     let (objects, hooks) = match render(
         &located.root,
         &located.chart,
@@ -389,6 +431,7 @@ async fn apply(hr: &HelmRelease, ctx: &Context) -> Result<Action, Error> {
     }
     ctx.remember(KIND, &key, true);
     status.failures = None;
+    remove_condition(&mut status.conditions, DRIFTED);
     if old.last_applied_revision.as_deref() != Some(located.revision.as_str())
         || old.last_applied_values_digest != status.last_attempted_values_digest
     {
