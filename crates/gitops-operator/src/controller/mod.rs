@@ -140,6 +140,11 @@ impl Context {
         Api::namespaced(self.client.clone(), namespace)
     }
 
+    /// Where charts downloaded from HelmRepositories are unpacked, one directory per version.
+    pub(crate) fn charts_dir(&self) -> PathBuf {
+        self.settings.storage.join("helmcharts")
+    }
+
     /// The storage directory of artifacts.
     pub(crate) fn artifacts_dir(&self) -> PathBuf {
         self.settings.storage.join("artifacts")
@@ -403,12 +408,22 @@ pub(crate) async fn run(shared: Shared, stop: impl Future<Output = ()> + Send + 
                 tracing::debug!(error = %chain(&e), "HelmRepository controller");
             }
         });
-    let collector = collect_garbage(repos_api_for_gc, artifacts_dir, crate::stopped(stop_rx_gc));
+    let collector = collect_garbage(
+        repos_api_for_gc,
+        artifacts_dir,
+        context.charts_dir(),
+        crate::stopped(stop_rx_gc),
+    );
     tokio::join!(units, releases, sources, helm_repos, collector);
 }
 
 /// Removes unreferenced artifacts every few minutes (see [`crate::gc`]).
-async fn collect_garbage(repos: Api<GitRepository>, dir: PathBuf, stop: impl Future<Output = ()>) {
+async fn collect_garbage(
+    repos: Api<GitRepository>,
+    dir: PathBuf,
+    charts_dir: PathBuf,
+    stop: impl Future<Output = ()>,
+) {
     let work = async {
         loop {
             tokio::time::sleep(Duration::from_secs(300)).await;
@@ -429,6 +444,7 @@ async fn collect_garbage(repos: Api<GitRepository>, dir: PathBuf, stop: impl Fut
                 })
                 .collect();
             let dir = dir.clone();
+            let charts_dir = charts_dir.clone();
             let _ = tokio::task::spawn_blocking(move || {
                 let Ok(entries) = std::fs::read_dir(&dir) else {
                     return;
@@ -450,6 +466,7 @@ async fn collect_garbage(repos: Api<GitRepository>, dir: PathBuf, stop: impl Fut
                         Err(e) => tracing::warn!(path = %path.display(), error = %e, "cannot remove an artifact"),
                     }
                 }
+                collect_charts(&charts_dir);
             })
             .await;
         }
@@ -459,3 +476,35 @@ async fn collect_garbage(repos: Api<GitRepository>, dir: PathBuf, stop: impl Fut
         () = stop => {}
     }
 }
+
+/// Removes the unpacked charts no release used for [`CHART_GRACE`] (each use touches the
+/// chart's `.complete` marker), and scratch directories left by an interrupted unpack.
+fn collect_charts(dir: &std::path::Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let stored: Vec<crate::gc::StoredDir> = entries
+        .flatten()
+        .filter_map(|e| {
+            let marker = e.path().join(".complete");
+            let modified = std::fs::metadata(&marker)
+                .or_else(|_| e.metadata())
+                .ok()?
+                .modified()
+                .ok()?;
+            Some(crate::gc::StoredDir {
+                name: e.file_name().to_string_lossy().into_owned(),
+                age: modified.elapsed().unwrap_or_default(),
+            })
+        })
+        .collect();
+    for name in crate::gc::garbage(&stored, &Default::default(), CHART_GRACE) {
+        let path = dir.join(&name);
+        if std::fs::remove_dir_all(&path).is_ok() {
+            tracing::info!(path = %path.display(), "removed an unused chart");
+        }
+    }
+}
+
+/// How long an unpacked chart stays after its last use.
+const CHART_GRACE: Duration = Duration::from_secs(3600);

@@ -75,7 +75,7 @@ pub(super) async fn locate(
     let client = super::helmrepo::client(&repo, &repo_ns, ctx)
         .await
         .map_err(|(_, message, _)| format!("{what}: {message}"))?;
-    let cache = ctx.settings.storage.join("helmcharts");
+    let cache = ctx.charts_dir();
     let name = spec.chart.clone();
     let constraint = version
         .map(str::to_owned)
@@ -104,7 +104,14 @@ pub(super) async fn locate(
             .as_bytes(),
         );
         let dir = cache.join(&id[..32]);
-        if !dir.join(".complete").is_file() {
+        let marker = dir.join(".complete");
+        // A use keeps the chart from garbage collection for a while.
+        if std::fs::File::options()
+            .write(true)
+            .open(&marker)
+            .and_then(|f| f.set_modified(std::time::SystemTime::now()))
+            .is_err()
+        {
             let (archive, _) = client
                 .fetch_chart(&url, chosen.digest.as_deref())
                 .map_err(|e| format!("{what}: chart {name} {}: {e}", chosen.version))?;
