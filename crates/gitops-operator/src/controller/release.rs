@@ -304,7 +304,7 @@ async fn apply(hr: &HelmRelease, ctx: &Context) -> Result<Action, Error> {
         .unwrap_or_else(|| key.namespace.clone());
     // Interval runs re-apply (drift is healed) unless driftDetection says warn or disabled.
     if plan == Plan::DriftCheck {
-        let mode = match drift_mode(hr.spec.drift_detection.as_ref()) {
+        let mode = match drift_mode(hr.spec.drift_detection.as_ref(), hr.spec.drift_policy) {
             Ok(mode) => mode,
             Err(message) => return invalid_spec(ctx, hr, &key, &old, status, message).await,
         };

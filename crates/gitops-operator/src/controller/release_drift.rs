@@ -2,12 +2,12 @@
 //! `enabled` (our default) re-applies the release on every interval, which heals drift;
 //! `warn` only compares the rendered chart with the cluster and reports what differs in a
 //! `Drifted` condition (and so an Event); `disabled` leaves the release alone until something
-//! changes.
+//! changes. `spec.driftPolicy` (`heal`, `report`), the units' field, is accepted as well.
 
 use gitops_core::Object;
-use gitops_core::api::ConditionStatus;
 use gitops_core::api::HelmReleaseStatus;
 use gitops_core::api::status::{DRIFTED, remove_condition};
+use gitops_core::api::{ConditionStatus, DriftPolicy};
 use gitops_core::cluster::{ApplyOptions, Discovery};
 use serde_json::Value;
 
@@ -25,13 +25,20 @@ pub(super) enum DriftMode {
     Off,
 }
 
-/// The mode of `spec.driftDetection`.
-pub(super) fn drift_mode(detection: Option<&Value>) -> Result<DriftMode, String> {
+/// The mode of `spec.driftDetection`, else of `spec.driftPolicy`.
+pub(super) fn drift_mode(
+    detection: Option<&Value>,
+    policy: Option<DriftPolicy>,
+) -> Result<DriftMode, String> {
     match detection
         .and_then(|d| d.get("mode"))
         .map(|m| m.as_str().ok_or(m))
     {
-        None | Some(Ok("enabled")) => Ok(DriftMode::Heal),
+        None => Ok(match policy.unwrap_or_default() {
+            DriftPolicy::Heal => DriftMode::Heal,
+            DriftPolicy::Report => DriftMode::Warn,
+        }),
+        Some(Ok("enabled")) => Ok(DriftMode::Heal),
         Some(Ok("warn")) => Ok(DriftMode::Warn),
         Some(Ok("disabled")) => Ok(DriftMode::Off),
         Some(Ok(other)) => Err(format!(
@@ -93,22 +100,22 @@ mod tests {
 
     #[test]
     fn the_mode_defaults_to_healing_and_refuses_unknown_values() {
-        assert_eq!(drift_mode(None), Ok(DriftMode::Heal));
-        assert_eq!(drift_mode(Some(&json!({}))), Ok(DriftMode::Heal));
+        assert_eq!(drift_mode(None, None), Ok(DriftMode::Heal));
+        assert_eq!(drift_mode(Some(&json!({})), None), Ok(DriftMode::Heal));
         assert_eq!(
-            drift_mode(Some(&json!({"mode": "warn"}))),
+            drift_mode(Some(&json!({"mode": "warn"})), None),
             Ok(DriftMode::Warn)
         );
         assert_eq!(
-            drift_mode(Some(&json!({"mode": "disabled"}))),
+            drift_mode(Some(&json!({"mode": "disabled"})), None),
             Ok(DriftMode::Off)
         );
         assert_eq!(
-            drift_mode(Some(&json!({"mode": "heal"}))),
+            drift_mode(Some(&json!({"mode": "heal"})), None),
             Err(
                 "spec.driftDetection.mode: expected enabled, warn or disabled, found `heal`".into()
             )
         );
-        assert!(drift_mode(Some(&json!({"mode": 1}))).is_err());
+        assert!(drift_mode(Some(&json!({"mode": 1})), None).is_err());
     }
 }
