@@ -97,7 +97,8 @@ pub struct HelmReleaseSpec {
     /// Service account to impersonate.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_account_name: Option<String>,
-    /// Kubeconfig of a remote cluster, kept as given.
+    /// Kubeconfig of the cluster to install into (`secretRef{name, key}`, key `value` or
+    /// `value.yaml` by default), as for units; the operator's cluster when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "super::schema::preserved_object")]
     pub kube_config: Option<serde_json::Value>,

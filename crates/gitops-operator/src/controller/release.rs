@@ -22,7 +22,7 @@ use serde_json::Value;
 
 use super::chart::{render, values};
 use super::hooks::{self, Hook};
-use super::inputs::{artifact_of, client_as};
+use super::inputs::artifact_of;
 use super::release_drift::{self, DriftMode, drift_mode};
 use super::repochart::locate;
 use super::rollback::{Rollback, remember_good};
@@ -320,8 +320,9 @@ async fn apply(hr: &HelmRelease, ctx: &Context) -> Result<Action, Error> {
                     namespace.clone(),
                 )
                 .await;
-                let client =
-                    client_as(ctx, &key.namespace, hr.spec.service_account_name.as_deref());
+                let client = client_for(hr, ctx, &key)
+                    .await
+                    .map_err(|(_, message, _)| message);
                 match (rendered, client) {
                     (Ok((objects, _)), Ok(client)) => {
                         let discovery = Discovery::new(client);
@@ -377,10 +378,14 @@ async fn apply(hr: &HelmRelease, ctx: &Context) -> Result<Action, Error> {
                 .await;
         }
     };
-    let discovery = match client_as(ctx, &key.namespace, hr.spec.service_account_name.as_deref()) {
+    let discovery = match client_for(hr, ctx, &key).await {
         Ok(c) => Discovery::new(c),
-        Err(message) => {
+        Err((_, message, true)) => {
             return invalid_spec(ctx, hr, &key, &old, status, message).await;
+        }
+        Err((why, message, false)) => {
+            return finish_failure(ctx, hr, &key, &old, status, why, message, start, interval)
+                .await;
         }
     };
     if let Err(message) = roll_out(
@@ -644,6 +649,22 @@ fn remediate(upgrade: Option<&Value>, failures: u32) -> bool {
     strategy == "rollback" && retries >= 0 && last && i64::from(failures) > retries
 }
 
+/// The client to apply with: the operator's or `spec.kubeConfig`'s, impersonating
+/// `spec.serviceAccountName` when set. A failure is (reason, message, stalled).
+async fn client_for(
+    hr: &HelmRelease,
+    ctx: &Context,
+    key: &UnitKey,
+) -> Result<kube::Client, super::source::Failure> {
+    super::remote::client(
+        ctx,
+        &key.namespace,
+        hr.spec.kube_config.as_ref(),
+        hr.spec.service_account_name.as_deref(),
+    )
+    .await
+}
+
 async fn cleanup(hr: &HelmRelease, ctx: &Context) -> Result<Action, Error> {
     let key = key_of(hr);
     ctx.forget(KIND, &key);
@@ -655,12 +676,35 @@ async fn cleanup(hr: &HelmRelease, ctx: &Context) -> Result<Action, Error> {
     if hr.spec.suspend || inventory.is_empty() {
         return Ok(Action::await_change());
     }
-    let client = client_as(ctx, &key.namespace, hr.spec.service_account_name.as_deref()).map_err(
-        |message| Error::Cleanup {
+    if let Some(secret) =
+        super::remote::secret_gone(ctx, &key.namespace, hr.spec.kube_config.as_ref()).await
+    {
+        // As for units: the kubeconfig Secret went with the namespace; waiting would keep
+        // the finalizer forever.
+        let message = format!(
+            "not uninstalled: the kubeconfig Secret {}/{secret} of spec.kubeConfig is gone; \
+             {} objects stay in the remote cluster",
+            key.namespace,
+            inventory.entries.len()
+        );
+        tracing::warn!(kind = KIND, %key, "{message}");
+        events::publish(
+            ctx,
+            &hr.object_ref(&()),
+            false,
+            "PruneSkipped",
+            "Delete",
+            &message,
+        )
+        .await;
+        return Ok(Action::await_change());
+    }
+    let client = client_for(hr, ctx, &key)
+        .await
+        .map_err(|(_, message, _)| Error::Cleanup {
             key: key.clone(),
             message,
-        },
-    )?;
+        })?;
     let (deleted, errors) = sync::prune_all(Discovery::new(client), &inventory, 16).await;
     if !errors.is_empty() {
         return Err(Error::Cleanup {

@@ -268,3 +268,76 @@ async fn deleting_a_remote_unit_prunes_through_its_kubeconfig_or_skips_once_the_
         "{note}"
     );
 }
+
+#[tokio::test]
+async fn a_helm_release_with_kube_config_installs_as_the_kubeconfigs_user() {
+    let chart = "apiVersion: v2\nname: demo\nversion: 0.1.0\n";
+    let cm = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\ndata:\n  key: remote\n";
+    let secret = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: {{ .Release.Name }}-secret\nstringData:\n  key: x\n";
+    let mut world = World::new(
+        "op-kubeconfig-helm",
+        &[
+            ("charts/cm/Chart.yaml", chart),
+            ("charts/cm/templates/cm.yaml", cm),
+            ("charts/secret/Chart.yaml", chart),
+            ("charts/secret/templates/secret.yaml", secret),
+        ],
+    )
+    .await;
+    let ns = world.name().to_owned();
+    store_deployer_kubeconfig(&world, "remote").await;
+    world.start_operator();
+    world.create_source("1m").await;
+    let releases = world.ns.api::<gitops_core::api::HelmRelease>();
+    for (name, path) in [("allowed", "./charts/cm"), ("refused", "./charts/secret")] {
+        let release: gitops_core::api::HelmRelease = serde_json::from_value(json!({
+            "apiVersion": "gitops.rs/v1alpha1", "kind": "HelmRelease",
+            "metadata": {"name": name, "namespace": ns},
+            "spec": {
+                "chart": {"spec": {"chart": path, "sourceRef": {"kind": "GitRepository", "name": "repo"}}},
+                "kubeConfig": {"secretRef": {"name": "remote"}},
+                "timeout": "10s",
+            },
+        }))
+        .unwrap();
+        releases
+            .create(&PostParams::default(), &release)
+            .await
+            .unwrap();
+    }
+    let status_of = |name: &'static str, wanted: &'static str| {
+        let releases = releases.clone();
+        move || {
+            let releases = releases.clone();
+            async move {
+                let status = releases.get(name).await?.status.unwrap_or_default();
+                Ok(ready(&status.conditions)
+                    .filter(|c| c.status.as_str() == wanted)
+                    .map(|c| c.message.clone()))
+            }
+        }
+    };
+    eventually(
+        "the ConfigMap release installed",
+        LONG,
+        status_of("allowed", "True"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        world.configmap_data("allowed").await.as_deref(),
+        Some("remote")
+    );
+    // The kubeconfig's user may not create Secrets; the operator could.
+    let message = eventually(
+        "the Secret release refused",
+        LONG,
+        status_of("refused", "False"),
+    )
+    .await
+    .unwrap();
+    assert!(
+        message.contains(&format!("system:serviceaccount:{ns}:deployer")),
+        "{message}"
+    );
+}
