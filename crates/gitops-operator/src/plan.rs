@@ -124,8 +124,8 @@ pub fn plan_source(facts: &SourceFacts, interval: Duration) -> Option<Duration> 
 
 /// Whether the source offers content the unit never attempted: a revision other than the last
 /// attempted one, or the same revision with another digest (an included repository changed).
-/// The digest is remembered in memory only: after a restart the first wake-up is a drift check
-/// anyway, which renders the current artifact (the controller keeps the digest).
+/// The digest is kept in the unit's status (`lastAttemptedSourceDigest`), so a change made
+/// while the operator was down is seen after a restart.
 #[must_use]
 pub fn new_content(
     attempted_revision: Option<&str>,
@@ -274,7 +274,7 @@ mod tests {
             revision,
             digest
         ));
-        // No digest remembered (after a restart): the revision decides.
+        // No digest recorded (a unit last tried by an older operator): the revision decides.
         assert!(!new_content(Some(revision), None, revision, digest));
         assert!(new_content(None, None, revision, digest));
     }

@@ -157,6 +157,10 @@ pub struct KustomizationStatus {
     /// The source revision last tried, successful or not.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_attempted_revision: Option<String>,
+    /// Digest of the source artifact last tried: a new digest at the same revision (an
+    /// included repository changed) is new content too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_attempted_source_digest: Option<String>,
     /// The objects applied; what gets pruned when they leave the source.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inventory: Option<Inventory>,

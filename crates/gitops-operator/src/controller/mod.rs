@@ -98,9 +98,6 @@ pub(crate) struct Context {
     /// The Kustomizations seen by the unit controller (for cycles and dependents).
     pub(crate) units: Store<Kustomization>,
     memory: Mutex<HashMap<(&'static str, UnitKey), Memory>>,
-    /// The source artifact digest each object last attempted (a new digest at the same
-    /// revision is new content: an included repository changed).
-    digests: Mutex<HashMap<(&'static str, UnitKey), String>>,
 }
 
 impl Context {
@@ -133,28 +130,6 @@ impl Context {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .remove(&(kind, key.clone()));
-        self.digests
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(&(kind, key.clone()));
-    }
-
-    /// The source artifact digest last attempted, if this replica attempted one since it
-    /// started leading.
-    pub(crate) fn attempted_digest(&self, kind: &'static str, key: &UnitKey) -> Option<String> {
-        self.digests
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(&(kind, key.clone()))
-            .cloned()
-    }
-
-    /// Records the source artifact digest of an attempt.
-    pub(crate) fn remember_digest(&self, kind: &'static str, key: &UnitKey, digest: &str) {
-        self.digests
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert((kind, key.clone()), digest.to_owned());
     }
 
     /// The API of `K` in `namespace`.
@@ -347,7 +322,6 @@ pub(crate) async fn run(shared: Shared, stop: impl Future<Output = ()> + Send + 
         recorder,
         units: store.clone(),
         memory: Mutex::default(),
-        digests: Mutex::default(),
     });
     // One stop signal for both controllers.
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);

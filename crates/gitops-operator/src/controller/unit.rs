@@ -298,11 +298,10 @@ async fn decide(
         };
     };
     let memory = ctx.memory(KIND, key);
-    let attempted_digest = ctx.attempted_digest(KIND, key);
     let facts = UnitFacts {
         new_revision: plan::new_content(
             old.last_attempted_revision.as_deref(),
-            attempted_digest.as_deref(),
+            old.last_attempted_source_digest.as_deref(),
             &artifact.revision,
             &artifact.digest,
         ),
@@ -331,7 +330,7 @@ async fn decide(
         Plan::Apply => false,
         Plan::DriftCheck => true,
     };
-    ctx.remember_digest(KIND, key, &artifact.digest);
+    status.last_attempted_source_digest = Some(artifact.digest.clone());
     run_unit(
         ks,
         ctx,
