@@ -98,6 +98,9 @@ pub(crate) struct Context {
     /// The Kustomizations seen by the unit controller (for cycles and dependents).
     pub(crate) units: Store<Kustomization>,
     memory: Mutex<HashMap<(&'static str, UnitKey), Memory>>,
+    /// Parsed chart repository indexes by stored path (the path names the index's digest, so
+    /// an entry never goes stale): large public indexes take a while to parse.
+    indexes: Mutex<HashMap<PathBuf, Arc<gitops_render::helm::repo::RepoIndex>>>,
 }
 
 impl Context {
@@ -130,6 +133,32 @@ impl Context {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .remove(&(kind, key.clone()));
+    }
+
+    /// The parsed index stored at `path`, if one was kept.
+    pub(crate) fn cached_index(
+        &self,
+        path: &std::path::Path,
+    ) -> Option<Arc<gitops_render::helm::repo::RepoIndex>> {
+        self.indexes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(path)
+            .cloned()
+    }
+
+    /// Keeps the parsed index stored at `path` (a few at most).
+    pub(crate) fn keep_index(
+        &self,
+        path: PathBuf,
+        index: Arc<gitops_render::helm::repo::RepoIndex>,
+    ) {
+        let mut indexes = self.indexes.lock().unwrap_or_else(PoisonError::into_inner);
+        // Old digests are never asked for again; a bound is enough.
+        if indexes.len() >= 16 {
+            indexes.clear();
+        }
+        indexes.insert(path, index);
     }
 
     /// The API of `K` in `namespace`.
@@ -322,6 +351,7 @@ pub(crate) async fn run(shared: Shared, stop: impl Future<Output = ()> + Send + 
         recorder,
         units: store.clone(),
         memory: Mutex::default(),
+        indexes: Mutex::default(),
     });
     // One stop signal for both controllers.
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);

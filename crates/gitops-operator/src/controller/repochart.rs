@@ -5,6 +5,7 @@
 
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use gitops_core::api::{HelmChartTemplateSpec, HelmRepository};
 use gitops_render::helm::repo::parse_index;
@@ -82,10 +83,23 @@ pub(super) async fn locate(
         .or_else(|| spec.version.clone())
         .unwrap_or_default();
     let values_files = spec.values_files.clone();
+    let index = match ctx.cached_index(&index_path) {
+        Some(index) => index,
+        None => {
+            let path = index_path.clone();
+            let parsed = tokio::task::spawn_blocking(move || {
+                let text = std::fs::read_to_string(&path).map_err(|e| e.to_string())?;
+                parse_index(&text).map_err(|e| e.to_string())
+            })
+            .await
+            .map_err(|e| format!("the index task failed: {e}"))?
+            .map_err(|e| format!("the index of {what}: {e}"))?;
+            let parsed = Arc::new(parsed);
+            ctx.keep_index(index_path, Arc::clone(&parsed));
+            parsed
+        }
+    };
     tokio::task::spawn_blocking(move || -> Result<Option<LocatedChart>, String> {
-        let text = std::fs::read_to_string(&index_path)
-            .map_err(|e| format!("cannot read the index of {what}: {e}"))?;
-        let index = parse_index(&text).map_err(|e| format!("{what}: {e}"))?;
         let chosen = index
             .select(&name, &constraint)
             .map_err(|e| format!("{what}: {e}"))?;
