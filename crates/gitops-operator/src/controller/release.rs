@@ -676,27 +676,15 @@ async fn cleanup(hr: &HelmRelease, ctx: &Context) -> Result<Action, Error> {
     if hr.spec.suspend || inventory.is_empty() {
         return Ok(Action::await_change());
     }
-    if let Some(secret) =
-        super::remote::secret_gone(ctx, &key.namespace, hr.spec.kube_config.as_ref()).await
+    if super::remote::prune_impossible(
+        ctx,
+        &hr.object_ref(&()),
+        &key.namespace,
+        hr.spec.kube_config.as_ref(),
+        inventory.entries.len(),
+    )
+    .await
     {
-        // As for units: the kubeconfig Secret went with the namespace; waiting would keep
-        // the finalizer forever.
-        let message = format!(
-            "not uninstalled: the kubeconfig Secret {}/{secret} of spec.kubeConfig is gone; \
-             {} objects stay in the remote cluster",
-            key.namespace,
-            inventory.entries.len()
-        );
-        tracing::warn!(kind = KIND, %key, "{message}");
-        events::publish(
-            ctx,
-            &hr.object_ref(&()),
-            false,
-            "PruneSkipped",
-            "Delete",
-            &message,
-        )
-        .await;
         return Ok(Action::await_change());
     }
     let client = client_for(hr, ctx, &key)

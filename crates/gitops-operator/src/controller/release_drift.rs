@@ -74,14 +74,7 @@ pub(super) async fn report(
         remove_condition(&mut status.conditions, DRIFTED);
         return;
     }
-    let mut message = format!("{} objects drifted: {}", drifted.len(), drifted.join(", "));
-    if !errors.is_empty() {
-        message.push_str(&format!(
-            "; {} could not be compared: {}",
-            errors.len(),
-            errors.join("; ")
-        ));
-    }
+    let message = sync::drift_message(&drifted, &errors);
     conditions::set(
         &mut status.conditions,
         DRIFTED,

@@ -204,7 +204,7 @@ pub(super) async fn client(
 
 /// The name of the kubeconfig Secret of `kube_config` when it is known not to exist (not on a
 /// failed read): deletion then skips pruning instead of waiting forever.
-pub(super) async fn secret_gone(
+async fn secret_gone(
     ctx: &Context,
     namespace: &str,
     kube_config: Option<&Value>,
@@ -218,6 +218,34 @@ pub(super) async fn secret_gone(
         Ok(None) => Some(reference.name),
         _ => None,
     }
+}
+
+/// On deletion of `object` (a unit or release in `namespace` with `kube_config`): when its
+/// kubeconfig Secret is known to be gone (deleting a namespace deletes it with the object),
+/// publishes a warning Event and returns true, so that the caller skips pruning instead of
+/// keeping the finalizer forever. The remote objects stay, and the Event says so.
+pub(super) async fn prune_impossible(
+    ctx: &Context,
+    object: &k8s_openapi::api::core::v1::ObjectReference,
+    namespace: &str,
+    kube_config: Option<&Value>,
+    objects: usize,
+) -> bool {
+    let Some(secret) = secret_gone(ctx, namespace, kube_config).await else {
+        return false;
+    };
+    let message = format!(
+        "not pruned on deletion: the kubeconfig Secret {namespace}/{secret} of spec.kubeConfig \
+         is gone; {objects} objects stay in the remote cluster"
+    );
+    tracing::warn!(
+        kind = object.kind.as_deref().unwrap_or_default(),
+        namespace,
+        name = object.name.as_deref().unwrap_or_default(),
+        "{message}"
+    );
+    super::events::publish(ctx, object, false, "PruneSkipped", "Delete", &message).await;
+    true
 }
 
 #[cfg(test)]

@@ -478,10 +478,7 @@ async fn run_unit(
         }
         let policy = ks.spec.drift_policy.unwrap_or_default();
         if policy == DriftPolicy::Report {
-            let mut message = format!("{} objects drifted: {}", drifted.len(), drifted.join(", "));
-            if !errors.is_empty() {
-                message.push_str(&format!("; {} could not be compared", errors.len()));
-            }
+            let message = sync::drift_message(&drifted, &errors);
             conditions::set(
                 &mut status.conditions,
                 DRIFTED,
@@ -633,27 +630,15 @@ async fn cleanup(ks: &Kustomization, ctx: &Context) -> Result<Action, Error> {
     if !ks.spec.prune || ks.spec.suspend || inventory.is_empty() {
         return Ok(Action::await_change());
     }
-    if let Some(secret) =
-        super::remote::secret_gone(ctx, &key.namespace, ks.spec.kube_config.as_ref()).await
+    if super::remote::prune_impossible(
+        ctx,
+        &ks.object_ref(&()),
+        &key.namespace,
+        ks.spec.kube_config.as_ref(),
+        inventory.entries.len(),
+    )
+    .await
     {
-        // Deleting a namespace deletes the kubeconfig Secret with the unit: waiting for it
-        // would keep the finalizer forever. The remote objects stay, and say so.
-        let message = format!(
-            "not pruned on deletion: the kubeconfig Secret {}/{secret} of spec.kubeConfig is gone; \
-             {} objects stay in the remote cluster",
-            key.namespace,
-            inventory.entries.len()
-        );
-        tracing::warn!(kind = KIND, %key, "{message}");
-        events::publish(
-            ctx,
-            &ks.object_ref(&()),
-            false,
-            "PruneSkipped",
-            "Delete",
-            &message,
-        )
-        .await;
         return Ok(Action::await_change());
     }
     let discovery =
