@@ -7,18 +7,17 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use gitops_core::api::status::REQUESTED_AT_ANNOTATION;
 use gitops_core::api::{Artifact, HelmRepository};
 use gitops_core::chartrepo::ChartRepo;
 use k8s_openapi::api::core::v1::Secret;
 use kube::runtime::controller::Action;
-use kube::{Resource as _, ResourceExt as _};
 
+use super::source::{SourceRun, begin};
 use super::{Context, Error, chain, now};
 use crate::conditions::{self, reason};
 use crate::deps::UnitKey;
 use crate::duration;
-use crate::plan::{self, SourceFacts};
+use crate::plan;
 
 const KIND: &str = "HelmRepository";
 /// Ready reason when the index cannot be downloaded or is not an index.
@@ -29,23 +28,16 @@ pub(crate) async fn reconcile(
     repo: Arc<HelmRepository>,
     ctx: Arc<Context>,
 ) -> Result<Action, Error> {
-    let namespace = repo.namespace().unwrap_or_default();
-    let key = UnitKey::new(&namespace, repo.name_any());
-    if repo.meta().deletion_timestamp.is_some() {
-        ctx.forget(KIND, &key);
+    let Some(SourceRun {
+        key,
+        old,
+        mut status,
+        generation,
+        facts,
+    }) = begin(&*repo, repo.spec.suspend, repo.status.as_ref(), KIND, &ctx)
+    else {
         return Ok(Action::await_change());
-    }
-    if repo.spec.suspend {
-        return Ok(Action::await_change());
-    }
-    let old = repo.status.clone().unwrap_or_default();
-    let generation = repo.meta().generation;
-    let requested = repo.annotations().get(REQUESTED_AT_ANNOTATION).cloned();
-    let mut status = old.clone();
-    status.observed_generation = generation;
-    if requested.is_some() {
-        status.last_handled_reconcile_at.clone_from(&requested);
-    }
+    };
     let timestamp = now();
     let interval = duration::field(
         repo.spec.interval.as_deref(),
@@ -53,16 +45,6 @@ pub(crate) async fn reconcile(
         ctx.settings.default_interval,
     )
     .map(|i| i.max(Duration::from_secs(1)));
-    let memory = ctx.memory(KIND, &key);
-    let facts = SourceFacts {
-        no_artifact: old.artifact.is_none(),
-        spec_changed: generation != old.observed_generation,
-        includes_changed: false,
-        requested: requested.is_some() && requested != old.last_handled_reconcile_at,
-        failed: !conditions::is_ready(&old.conditions),
-        since_last_fetch: memory.last_run.map(|t| t.elapsed()),
-        failures: memory.failures,
-    };
     if let Ok(interval) = interval
         && let Some(wait) = plan::plan_source(&facts, interval)
     {
