@@ -178,6 +178,21 @@ pub(crate) fn program(name: &str, fallbacks: &[&str]) -> anyhow::Result<PathBuf>
         .with_context(|| format!("{name} is not installed (run scripts/install-deps)"))
 }
 
+/// lighttpd settings for HTTPS with a certificate for 127.0.0.1 signed by a CA generated into
+/// `dir` (`ca.crt`).
+pub(crate) fn lighttpd_tls(dir: &Path) -> anyhow::Result<String> {
+    generate_certificates(dir)?;
+    Ok(format!(
+        r#"server.modules += ("mod_openssl")
+ssl.engine = "enable"
+ssl.pemfile = "{cert}"
+ssl.privkey = "{key}"
+"#,
+        cert = dir.join("server.crt").display(),
+        key = dir.join("server.key").display(),
+    ))
+}
+
 /// lighttpd settings that require `auth` (basic, from a user file written into `dir`) for
 /// every URL under `prefix`.
 pub(crate) fn lighttpd_auth(dir: &Path, auth: &BasicAuth, prefix: &str) -> anyhow::Result<String> {
@@ -437,16 +452,7 @@ $HTTP["url"] =~ "^/git" {{
             root = repos.root().display(),
         );
         if tls {
-            generate_certificates(dir.path())?;
-            config.push_str(&format!(
-                r#"server.modules += ("mod_openssl")
-ssl.engine = "enable"
-ssl.pemfile = "{cert}"
-ssl.privkey = "{key}"
-"#,
-                cert = dir.path().join("server.crt").display(),
-                key = dir.path().join("server.key").display(),
-            ));
+            config.push_str(&lighttpd_tls(dir.path())?);
         }
         if let Some(auth) = &auth {
             config.push_str(&lighttpd_auth(dir.path(), auth, "/git")?);

@@ -4,23 +4,37 @@
 use std::path::Path;
 use std::process::Command;
 
-use crate::git::{BasicAuth, Server, free_port, lighttpd_auth, on_a_free_port, program};
+use crate::git::{
+    BasicAuth, Server, free_port, lighttpd_auth, lighttpd_tls, on_a_free_port, program,
+};
 
-/// lighttpd serving one directory over HTTP on 127.0.0.1, optionally behind basic auth. Files
-/// added to the directory later are served too.
+/// lighttpd serving one directory over HTTP (or HTTPS) on 127.0.0.1, optionally behind basic
+/// auth. Files added to the directory later are served too.
 #[derive(Debug)]
 pub struct StaticHttp {
     server: Server,
     port: u16,
+    tls: bool,
 }
 
 impl StaticHttp {
     /// Serves `root`; with `auth`, every request needs those credentials.
     pub fn start(root: &Path, auth: Option<BasicAuth>) -> anyhow::Result<StaticHttp> {
-        on_a_free_port(|| StaticHttp::start_once(root, auth.as_ref()))
+        on_a_free_port(|| StaticHttp::start_once(root, auth.as_ref(), false))
     }
 
-    fn start_once(root: &Path, auth: Option<&BasicAuth>) -> anyhow::Result<StaticHttp> {
+    /// Serves `root` over HTTPS with a certificate signed by a CA of its own
+    /// ([`StaticHttp::ca_cert`]); needs lighttpd's `mod_openssl`.
+    pub fn start_tls(root: &Path) -> anyhow::Result<StaticHttp> {
+        on_a_free_port(|| StaticHttp::start_once(root, None, true))
+    }
+
+    /// The PEM certificate of the CA that signed the server's certificate (TLS servers only).
+    pub fn ca_cert(&self) -> Option<std::path::PathBuf> {
+        self.tls.then(|| self.server.dir().join("ca.crt"))
+    }
+
+    fn start_once(root: &Path, auth: Option<&BasicAuth>, tls: bool) -> anyhow::Result<StaticHttp> {
         let lighttpd = program("lighttpd", &["/usr/sbin/lighttpd"])?;
         let port = free_port()?;
         let dir = tempfile::Builder::new()
@@ -42,17 +56,21 @@ mimetype.assign = (".yaml" => "text/yaml", ".tgz" => "application/gzip")
         if let Some(auth) = auth {
             config.push_str(&lighttpd_auth(dir.path(), auth, "/")?);
         }
+        if tls {
+            config.push_str(&lighttpd_tls(dir.path())?);
+        }
         let config_path = dir.path().join("lighttpd.conf");
         std::fs::write(&config_path, config)?;
         let mut command = Command::new(lighttpd);
         command.arg("-D").arg("-f").arg(&config_path);
         let server = Server::spawn(command, dir, port, "lighttpd")?;
-        Ok(StaticHttp { server, port })
+        Ok(StaticHttp { server, port, tls })
     }
 
-    /// The base URL, `http://127.0.0.1:<port>` (no trailing slash).
+    /// The base URL, `http://127.0.0.1:<port>` (or `https://`; no trailing slash).
     pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://127.0.0.1:{}", self.port)
     }
 
     /// The requests served so far (lighttpd's access log), one per line.

@@ -50,6 +50,10 @@ pub struct HelmRepositorySpec {
     /// Secret with `username`/`password` (basic auth) and/or `ca.crt` (extra CA, PEM).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret_ref: Option<LocalObjectReference>,
+    /// Secret with `ca.crt`: an extra CA (PEM) to trust, as Flux's `certSecretRef`
+    /// (client certificates, `tls.crt`/`tls.key`, are not supported).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cert_secret_ref: Option<LocalObjectReference>,
     /// Send the credentials to chart URLs on other hosts too (Flux's `passCredentials`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub pass_credentials: bool,

@@ -203,6 +203,42 @@ fn write_replacing(dir: &Path, name: &str, body: &[u8]) -> std::io::Result<()> {
     Ok(())
 }
 
+/// The data of Secret `name`, named by `field`.
+async fn secret_data(
+    ctx: &Context,
+    namespace: &str,
+    name: &str,
+    field: &str,
+) -> Result<std::collections::BTreeMap<String, k8s_openapi::ByteString>, Failure> {
+    let what = format!("Secret {namespace}/{name} named by {field}");
+    let secret = ctx
+        .api::<Secret>(namespace)
+        .get_opt(name)
+        .await
+        .map_err(|e| {
+            (
+                reason::AUTHENTICATION_FAILED,
+                format!("cannot read {what}: {e}"),
+                false,
+            )
+        })?
+        .ok_or_else(|| {
+            (
+                reason::AUTHENTICATION_FAILED,
+                format!("{what} does not exist"),
+                false,
+            )
+        })?;
+    Ok(secret.data.unwrap_or_default())
+}
+
+/// The CA certificate (PEM) of Secret data: `ca.crt`, or the older `caFile`.
+fn ca_of(data: &std::collections::BTreeMap<String, k8s_openapi::ByteString>) -> Option<Vec<u8>> {
+    data.get("ca.crt")
+        .or_else(|| data.get("caFile"))
+        .map(|v| v.0.clone())
+}
+
 /// The download client of `repo`: URL, timeout, and the credentials and CA of `spec.secretRef`.
 pub(super) async fn client(
     repo: &HelmRepository,
@@ -226,27 +262,7 @@ pub(super) async fn client(
         .map_err(|m| (reason::INVALID_SPEC, m, true))?;
     client.pass_credentials = spec.pass_credentials;
     if let Some(secret) = &spec.secret_ref {
-        let what = format!("Secret {namespace}/{} named by spec.secretRef", secret.name);
-        let data = ctx
-            .api::<Secret>(namespace)
-            .get_opt(&secret.name)
-            .await
-            .map_err(|e| {
-                (
-                    reason::AUTHENTICATION_FAILED,
-                    format!("cannot read {what}: {e}"),
-                    false,
-                )
-            })?
-            .ok_or_else(|| {
-                (
-                    reason::AUTHENTICATION_FAILED,
-                    format!("{what} does not exist"),
-                    false,
-                )
-            })?
-            .data
-            .unwrap_or_default();
+        let data = secret_data(ctx, namespace, &secret.name, "spec.secretRef").await?;
         let text = |k: &str| {
             data.get(k)
                 .map(|v| String::from_utf8_lossy(&v.0).into_owned())
@@ -257,15 +273,21 @@ pub(super) async fn client(
             _ => {
                 return Err((
                     reason::AUTHENTICATION_FAILED,
-                    format!("{what}: expected both `username` and `password`, found one"),
+                    format!(
+                        "Secret {namespace}/{} named by spec.secretRef: expected both \
+                         `username` and `password`, found one",
+                        secret.name
+                    ),
                     true,
                 ));
             }
         }
-        client.ca_pem = data
-            .get("ca.crt")
-            .or_else(|| data.get("caFile"))
-            .map(|v| v.0.clone());
+        client.ca_pem = ca_of(&data);
+    }
+    // Flux's place for TLS settings; only the CA is used (client certificates are not).
+    if let Some(secret) = &spec.cert_secret_ref {
+        let data = secret_data(ctx, namespace, &secret.name, "spec.certSecretRef").await?;
+        client.ca_pem = ca_of(&data).or(client.ca_pem);
     }
     Ok(client)
 }

@@ -266,3 +266,68 @@ async fn a_helm_repository_that_refuses_the_credentials_is_not_ready() {
         "{message}"
     );
 }
+
+#[tokio::test]
+async fn an_https_helm_repository_is_trusted_through_the_ca_of_cert_secret_ref() {
+    let mut charts = ChartRepoDir::new();
+    charts.publish("1.0.0", &[("cm.yaml", CONFIGMAP)]);
+    let server = StaticHttp::start_tls(charts.dir.path()).unwrap();
+    let ca = std::fs::read_to_string(server.ca_cert().unwrap()).unwrap();
+    let mut world = World::new("op-helmrepo-tls", &[("README", "unused\n")]).await;
+    world.start_operator();
+    let secret = json!({
+        "apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": "charts-ca", "namespace": world.name()},
+        "stringData": {"ca.crt": ca},
+    });
+    world
+        .ns
+        .api::<k8s_openapi::api::core::v1::Secret>()
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(secret).unwrap(),
+        )
+        .await
+        .unwrap();
+    let repos = world.ns.api::<HelmRepository>();
+    for (name, spec) in [
+        ("untrusted", json!({"url": server.url(), "interval": "1m"})),
+        (
+            "trusted",
+            json!({"url": server.url(), "interval": "1m", "certSecretRef": {"name": "charts-ca"}}),
+        ),
+    ] {
+        let repo: HelmRepository = serde_json::from_value(json!({
+            "apiVersion": "gitops.rs/v1alpha1", "kind": "HelmRepository",
+            "metadata": {"name": name, "namespace": world.name()},
+            "spec": spec,
+        }))
+        .unwrap();
+        repos.create(&PostParams::default(), &repo).await.unwrap();
+    }
+    let ready_of = |name: &'static str| {
+        let repos = repos.clone();
+        move || {
+            let repos = repos.clone();
+            async move {
+                let status = repos.get(name).await?.status.unwrap_or_default();
+                Ok(ready(&status.conditions)
+                    .filter(|c| c.reason != "Progressing")
+                    .map(|c| (c.status.as_str().to_owned(), c.message.clone())))
+            }
+        }
+    };
+    let (status, message) = eventually("the trusted repository", LONG, ready_of("trusted"))
+        .await
+        .unwrap();
+    assert_eq!(status, "True", "{message}");
+    assert!(message.contains("stored index with 1 charts"), "{message}");
+    let (status, message) = eventually("the untrusted repository", LONG, ready_of("untrusted"))
+        .await
+        .unwrap();
+    assert_eq!(status, "False", "{message}");
+    assert!(
+        message.contains("/index.yaml") && message.to_lowercase().contains("certificate"),
+        "{message}"
+    );
+}
