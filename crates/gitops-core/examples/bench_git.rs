@@ -112,8 +112,12 @@ fn clock_seconds(text: &str) -> f64 {
     })
 }
 
-/// Runs `command` under `/usr/bin/time -v` and returns what it measured.
+/// Runs `command` under `/usr/bin/time -v` and returns what it measured. The file system is
+/// synced first: without it, a step's file creations wait for the write-back of the previous
+/// steps' files, and whichever step comes second pays for the first (an incremental export
+/// right after a cold one measured 5× the system time of the same export a moment later).
 fn measure(program: &str, args: &[&str], env_dir: &Path) -> Usage {
+    let _ = Command::new("sync").status();
     let output = Command::new("/usr/bin/time")
         .arg("-v")
         .arg(program)

@@ -10,7 +10,8 @@
 //! - [`diff`]: normalised desired-vs-live comparison with masked Secrets.
 //! - [`changeset`]: what an apply did to each object (created, configured, ...).
 //!
-//! The I/O edges live behind features: `git` (sources) and `cluster` (the Kubernetes API).
+//! The I/O edges live behind features: `git` (Git sources and [`chartrepo`] downloads) and
+//! `cluster` (the Kubernetes API).
 //!
 //! ```
 //! use gitops_core::{manifest, order, yaml::Schema};
@@ -25,6 +26,8 @@
 
 pub mod api;
 pub mod changeset;
+#[cfg(feature = "git")]
+pub mod chartrepo;
 pub mod diff;
 pub mod graph;
 pub mod health;

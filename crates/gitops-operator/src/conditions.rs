@@ -33,6 +33,10 @@ pub mod reason {
     pub const AUTHENTICATION_FAILED: &str = "AuthenticationFailed";
     /// Live objects differ from the desired ones.
     pub const DRIFT_DETECTED: &str = "DriftDetected";
+    /// The kubeconfig of `spec.kubeConfig` is missing, malformed or refused.
+    pub const KUBE_CONFIG_FAILED: &str = "KubeConfigFailed";
+    /// The unit sets `spec.decryption`, which this operator does not do: it is not applied.
+    pub const DECRYPTION_NOT_SUPPORTED: &str = "DecryptionNotSupported";
 }
 
 /// Sets `Ready` to `status` with `reason` and `message`, for `generation` at time `now`.

@@ -1,14 +1,22 @@
 //! The gitops operator: the pull-model agent that turns Git changes into cluster changes.
 //!
-//! Three controllers (kube-runtime) run while this replica holds the leader Lease:
+//! Four controllers (kube-runtime) run while this replica holds the leader Lease:
 //! - [`GitRepository`](gitops_core::api::GitRepository): fetches on its interval and on demand
 //!   (`reconcile.gitops.rs/requestedAt`), stores the artifact under the storage path and reports
-//!   `status.artifact`;
+//!   `status.artifact`; the repositories of `spec.include` are copied in, and a new artifact of
+//!   one of them rebuilds the including artifact at once (same revision, new digest);
+//! - [`HelmRepository`](gitops_core::api::HelmRepository): downloads a chart repository's
+//!   `index.yaml` on its interval and stores it likewise;
 //! - [`Kustomization`](gitops_core::api::Kustomization): renders its path of the source's
 //!   artifact, applies it in stages, prunes what left, health-checks, heals or reports drift,
-//!   and starts as soon as its `dependsOn` are Ready (a watch, not a periodic requeue);
-//! - [`HelmRelease`](gitops_core::api::HelmRelease): renders a chart of a GitRepository with
-//!   `values`/`valuesFrom` and applies it as a unit (first form: no hook phases, no remediation).
+//!   and starts as soon as its `dependsOn` are Ready (a watch, not a periodic requeue) or its
+//!   source offers new content (a new revision, or a new digest at the same revision); it
+//!   applies to the operator's cluster or to the one of `spec.kubeConfig`, and refuses
+//!   `spec.decryption` (not supported) rather than apply encrypted data;
+//! - [`HelmRelease`](gitops_core::api::HelmRelease): renders a chart (a GitRepository path, or a
+//!   HelmRepository chart by name and version range) with `values`/`valuesFrom`, runs its hooks,
+//!   applies it as a unit, heals or reports drift, and rolls a failed upgrade back to the last
+//!   good chart and values.
 //!
 //! Leader election ([`Args::enable_leader_election`]) keeps one replica applying; the probes are
 //! in [`serve`], the metrics hook in [`observe`], artifact garbage collection in [`gc`].

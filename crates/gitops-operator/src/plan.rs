@@ -25,7 +25,8 @@ pub fn retry_delay(retry_interval: Duration, failures: u32) -> Duration {
 /// What a wake-up knows about a unit.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct UnitFacts {
-    /// The source offers a revision that was never attempted.
+    /// The source offers a revision (or, at the same revision, content: see [`new_content`])
+    /// that was never attempted.
     pub new_revision: bool,
     /// `metadata.generation` differs from `status.observedGeneration`.
     pub spec_changed: bool,
@@ -119,6 +120,20 @@ pub fn plan_source(facts: &SourceFacts, interval: Duration) -> Option<Duration> 
         Some(since) if since < period => Some(period - since),
         _ => None,
     }
+}
+
+/// Whether the source offers content the unit never attempted: a revision other than the last
+/// attempted one, or the same revision with another digest (an included repository changed).
+/// The digest is kept in the unit's status (`lastAttemptedSourceDigest`), so a change made
+/// while the operator was down is seen after a restart.
+#[must_use]
+pub fn new_content(
+    attempted_revision: Option<&str>,
+    attempted_digest: Option<&str>,
+    revision: &str,
+    digest: &str,
+) -> bool {
+    attempted_revision != Some(revision) || attempted_digest.is_some_and(|d| d != digest)
 }
 
 #[cfg(test)]
@@ -239,5 +254,28 @@ mod tests {
         };
         // Retry of a failed fetch: min(interval, 60s) doubled once, minus the time passed.
         assert_eq!(plan_source(&failing, S(5)), Some(S(9)));
+    }
+
+    #[test]
+    fn the_same_revision_with_another_digest_is_new_content() {
+        let (revision, digest) = ("main@sha1:aaa", "sha256:two");
+        // An included repository changed: same revision, new digest.
+        assert!(new_content(
+            Some(revision),
+            Some("sha256:one"),
+            revision,
+            digest
+        ));
+        assert!(!new_content(Some(revision), Some(digest), revision, digest));
+        // A new revision, whatever the digest.
+        assert!(new_content(
+            Some("main@sha1:bbb"),
+            Some(digest),
+            revision,
+            digest
+        ));
+        // No digest recorded (a unit last tried by an older operator): the revision decides.
+        assert!(!new_content(Some(revision), None, revision, digest));
+        assert!(new_content(None, None, revision, digest));
     }
 }

@@ -110,12 +110,14 @@ async fn install_crds(client: &Client) {
     eventually("the CRDs to be served", LONG, || async {
         let ks: Api<Kustomization> = Api::all(client.clone());
         let repos: Api<GitRepository> = Api::all(client.clone());
+        let helm_repos: Api<gitops_core::api::HelmRepository> = Api::all(client.clone());
         Ok(
             match (
                 ks.list(&Default::default()).await,
                 repos.list(&Default::default()).await,
+                helm_repos.list(&Default::default()).await,
             ) {
-                (Ok(_), Ok(_)) => Some(()),
+                (Ok(_), Ok(_), Ok(_)) => Some(()),
                 _ => None,
             },
         )
@@ -289,5 +291,9 @@ mod fixtures;
 mod operations;
 #[path = "e2e_operator/releases.rs"]
 mod releases;
+#[path = "e2e_operator/remote.rs"]
+mod remote;
+#[path = "e2e_operator/repositories.rs"]
+mod repositories;
 #[path = "e2e_operator/units.rs"]
 mod units;

@@ -57,10 +57,79 @@ async fn install_crds(client: &kube::Client) {
 }
 
 fn sign(body: &[u8]) -> String {
+    sign_with(TOKEN, body)
+}
+
+/// GitHub's `X-Hub-Signature-256` of `body` under `token`.
+fn sign_with(token: &str, body: &[u8]) -> String {
     let mut mac =
-        <Hmac<sha2::Sha256> as hmac::digest::KeyInit>::new_from_slice(TOKEN.as_bytes()).unwrap();
+        <Hmac<sha2::Sha256> as hmac::digest::KeyInit>::new_from_slice(token.as_bytes()).unwrap();
     mac.update(body);
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+/// The operator's HTTP server and Receiver controller, in process, on a free loopback port.
+struct Served {
+    addr: std::net::SocketAddr,
+    stop: tokio::sync::watch::Sender<bool>,
+    server: tokio::task::JoinHandle<Result<(), http::Error>>,
+    controller: tokio::task::JoinHandle<()>,
+}
+
+impl Served {
+    async fn start(client: &kube::Client) -> Served {
+        let registry = receiver::Registry::default();
+        let (stop, stop_rx) = tokio::sync::watch::channel(false);
+        let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+        };
+        let controller = tokio::spawn(receiver::run(
+            client.clone(),
+            registry.clone(),
+            stopped(stop_rx.clone()),
+        ));
+        let router = http::router(
+            Arc::new(Metrics::new()),
+            Arc::new(AtomicBool::new(true)),
+            receiver::routes(client.clone(), registry, "gitops-operator".into()),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = tokio::spawn(http::serve_on(listener, router, stopped(stop_rx)));
+        Served {
+            addr,
+            stop,
+            server,
+            controller,
+        }
+    }
+
+    async fn stop(self) {
+        self.stop.send(true).unwrap();
+        self.server.await.unwrap().unwrap();
+        self.controller.await.unwrap();
+    }
+}
+
+/// Waits until Receiver `name` is Ready with webhook path `expected`.
+async fn wait_for_path(receivers: &Api<Receiver>, name: &str, expected: &str, within: Duration) {
+    eventually(
+        &format!("receiver {name} Ready at {expected}"),
+        within,
+        || {
+            let receivers = receivers.clone();
+            async move {
+                let status = receivers.get(name).await?.status.unwrap_or_default();
+                let ready = status
+                    .conditions
+                    .iter()
+                    .any(|c| c.type_ == "Ready" && c.status.as_str() == "True");
+                Ok((ready && status.webhook_path.as_deref() == Some(expected)).then_some(()))
+            }
+        },
+    )
+    .await
+    .unwrap();
 }
 
 /// A bare HTTP/1.1 POST over a socket: status code and body.
@@ -160,24 +229,8 @@ async fn signed_webhooks_annotate_sources_and_bad_ones_are_refused_with_an_event
         .unwrap();
 
     // The operator's HTTP server and Receiver controller, in process.
-    let registry = receiver::Registry::default();
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
-        let _ = rx.wait_for(|stop| *stop).await;
-    };
-    let controller = tokio::spawn(receiver::run(
-        client.clone(),
-        registry.clone(),
-        stopped(stop_rx.clone()),
-    ));
-    let router = http::router(
-        Arc::new(Metrics::new()),
-        Arc::new(AtomicBool::new(true)),
-        receiver::routes(client.clone(), registry, "gitops-operator".into()),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let server = tokio::spawn(http::serve_on(listener, router, stopped(stop_rx)));
+    let served = Served::start(&client).await;
+    let addr = served.addr;
 
     // The controller publishes Flux's path and Ready.
     let expected = webhook_path(TOKEN, "github", &name);
@@ -283,7 +336,94 @@ async fn signed_webhooks_annotate_sources_and_bad_ones_are_refused_with_an_event
     let (code, _) = post(addr, "/hook/0000", &[], b"{}").await;
     assert_eq!(code, 404);
 
-    stop_tx.send(true).unwrap();
-    server.await.unwrap().unwrap();
-    controller.await.unwrap();
+    served.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotated_token_takes_effect_at_once() {
+    const OLD: &str = "old-webhook-token";
+    const NEW: &str = "new-webhook-token";
+    let ns = TestNamespace::create("receiver-rotate").await.unwrap();
+    let name = ns.name().to_owned();
+    let client = Cluster::shared().unwrap().client().await.unwrap();
+    install_crds(&client).await;
+    let secrets: Api<Secret> = ns.api();
+    let secret: Secret = serde_json::from_value(serde_json::json!({
+        "apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": "webhook-token"},
+        "stringData": {"token": OLD},
+    }))
+    .unwrap();
+    secrets
+        .create(&PostParams::default(), &secret)
+        .await
+        .unwrap();
+    let repos: Api<GitRepository> = ns.api();
+    repos
+        .create(&PostParams::default(), &git_repository("app", &[]))
+        .await
+        .unwrap();
+    let receivers: Api<Receiver> = ns.api();
+    let rcv: Receiver = serde_json::from_value(serde_json::json!({
+        "apiVersion": "gitops.rs/v1alpha1", "kind": "Receiver",
+        "metadata": {"name": "github"},
+        "spec": {
+            "type": "github",
+            "secretRef": {"name": "webhook-token"},
+            "resources": [{"kind": "GitRepository", "name": "app"}],
+        },
+    }))
+    .unwrap();
+    receivers
+        .create(&PostParams::default(), &rcv)
+        .await
+        .unwrap();
+    let served = Served::start(&client).await;
+    let old_path = webhook_path(OLD, "github", &name);
+    wait_for_path(&receivers, "github", &old_path, Duration::from_secs(30)).await;
+
+    // Rotate. The controller resyncs ready receivers every 10 minutes; the Secret watch must
+    // move the path well within 20 s.
+    secrets
+        .patch(
+            "webhook-token",
+            &PatchParams::default(),
+            &Patch::Merge(serde_json::json!({"stringData": {"token": NEW}})),
+        )
+        .await
+        .unwrap();
+    let new_path = webhook_path(NEW, "github", &name);
+    wait_for_path(&receivers, "github", &new_path, Duration::from_secs(20)).await;
+
+    let body = br#"{"ref":"refs/heads/main"}"#;
+    let post_signed = |path: &str, token: &str| {
+        let signature = sign_with(token, body);
+        let path = path.to_owned();
+        let addr = served.addr;
+        async move {
+            post(
+                addr,
+                &path,
+                &[
+                    ("X-GitHub-Event", "push"),
+                    ("X-Hub-Signature-256", &signature),
+                ],
+                body,
+            )
+            .await
+        }
+    };
+    // The new token at the new path is accepted.
+    let (code, text) = post_signed(&new_path, NEW).await;
+    assert_eq!(code, 200, "{text}");
+    assert_eq!(text, format!("triggered: GitRepository/{name}/app\n"));
+    // The old token at the new path is refused.
+    let (code, text) = post_signed(&new_path, OLD).await;
+    assert_eq!(code, 401, "{text}");
+    assert!(text.contains("does not match the body"), "{text}");
+    // The old path is no longer served.
+    let (code, text) = post_signed(&old_path, OLD).await;
+    assert_eq!(code, 404, "{text}");
+
+    served.stop().await;
 }

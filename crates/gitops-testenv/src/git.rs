@@ -126,14 +126,14 @@ impl GitRepos {
 }
 
 /// A free TCP port on 127.0.0.1 (free when this returns; the server binds it right after).
-fn free_port() -> anyhow::Result<u16> {
+pub(crate) fn free_port() -> anyhow::Result<u16> {
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
     Ok(listener.local_addr()?.port())
 }
 
 /// Runs `start` (which picks a port with [`free_port`]) up to three times: another process may
 /// take the port between [`free_port`] and the server's bind, and the server then exits.
-fn on_a_free_port<T>(mut start: impl FnMut() -> anyhow::Result<T>) -> anyhow::Result<T> {
+pub(crate) fn on_a_free_port<T>(mut start: impl FnMut() -> anyhow::Result<T>) -> anyhow::Result<T> {
     let mut attempt = 1;
     loop {
         match start() {
@@ -163,7 +163,7 @@ fn wait_listening(child: &mut Child, port: u16, log: &Path, what: &str) -> anyho
 }
 
 /// Finds a program on `PATH` or in the given fallback locations (sbin is not always on `PATH`).
-fn program(name: &str, fallbacks: &[&str]) -> anyhow::Result<PathBuf> {
+pub(crate) fn program(name: &str, fallbacks: &[&str]) -> anyhow::Result<PathBuf> {
     let on_path = std::env::var_os("PATH")
         .map(|path| {
             std::env::split_paths(&path)
@@ -178,15 +178,50 @@ fn program(name: &str, fallbacks: &[&str]) -> anyhow::Result<PathBuf> {
         .with_context(|| format!("{name} is not installed (run scripts/install-deps)"))
 }
 
+/// lighttpd settings for HTTPS with a certificate for 127.0.0.1 signed by a CA generated into
+/// `dir` (`ca.crt`).
+pub(crate) fn lighttpd_tls(dir: &Path) -> anyhow::Result<String> {
+    generate_certificates(dir)?;
+    Ok(format!(
+        r#"server.modules += ("mod_openssl")
+ssl.engine = "enable"
+ssl.pemfile = "{cert}"
+ssl.privkey = "{key}"
+"#,
+        cert = dir.join("server.crt").display(),
+        key = dir.join("server.key").display(),
+    ))
+}
+
+/// lighttpd settings that require `auth` (basic, from a user file written into `dir`) for
+/// every URL under `prefix`.
+pub(crate) fn lighttpd_auth(dir: &Path, auth: &BasicAuth, prefix: &str) -> anyhow::Result<String> {
+    let users = dir.join("users");
+    let mut file = std::fs::File::create(&users)?;
+    writeln!(file, "{}:{}", auth.user, auth.password)?;
+    Ok(format!(
+        r#"auth.backend = "plain"
+auth.backend.plain.userfile = "{users}"
+auth.require = ("{prefix}" => ("method" => "basic", "realm" => "gitops-testenv", "require" => "valid-user"))
+"#,
+        users = users.display()
+    ))
+}
+
 /// A server process killed (and reaped) on drop, with its own scratch directory.
 #[derive(Debug)]
-struct Server {
+pub(crate) struct Server {
     child: Child,
     dir: TempDir,
 }
 
 impl Server {
-    fn spawn(mut command: Command, dir: TempDir, port: u16, what: &str) -> anyhow::Result<Server> {
+    pub(crate) fn spawn(
+        mut command: Command,
+        dir: TempDir,
+        port: u16,
+        what: &str,
+    ) -> anyhow::Result<Server> {
         let log = dir.path().join("server.log");
         let log_file = std::fs::File::create(&log)?;
         command
@@ -201,8 +236,13 @@ impl Server {
         Ok(server)
     }
 
+    /// The server's scratch directory.
+    pub(crate) fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
     /// What the server logged so far.
-    fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
     }
 }
@@ -412,28 +452,10 @@ $HTTP["url"] =~ "^/git" {{
             root = repos.root().display(),
         );
         if tls {
-            generate_certificates(dir.path())?;
-            config.push_str(&format!(
-                r#"server.modules += ("mod_openssl")
-ssl.engine = "enable"
-ssl.pemfile = "{cert}"
-ssl.privkey = "{key}"
-"#,
-                cert = dir.path().join("server.crt").display(),
-                key = dir.path().join("server.key").display(),
-            ));
+            config.push_str(&lighttpd_tls(dir.path())?);
         }
         if let Some(auth) = &auth {
-            let users = dir.path().join("users");
-            let mut file = std::fs::File::create(&users)?;
-            writeln!(file, "{}:{}", auth.user, auth.password)?;
-            config.push_str(&format!(
-                r#"auth.backend = "plain"
-auth.backend.plain.userfile = "{users}"
-auth.require = ("/git" => ("method" => "basic", "realm" => "git", "require" => "valid-user"))
-"#,
-                users = users.display()
-            ));
+            config.push_str(&lighttpd_auth(dir.path(), auth, "/git")?);
         }
         let config_path = dir.path().join("lighttpd.conf");
         std::fs::write(&config_path, config)?;

@@ -5,6 +5,7 @@
 //!   test process, and [`TestNamespace`]: one namespace per test, deleted afterwards.
 //! * [`git`]: Git servers on 127.0.0.1 — `git daemon` (git://), `git http-backend` behind
 //!   lighttpd (smart HTTP, with or without basic auth) and OpenSSH's `sshd` (ssh://).
+//! * [`http`]: a static file server on 127.0.0.1 (lighttpd), for Helm chart repositories.
 //!
 //! # Lifetime of the control plane
 //!
@@ -22,6 +23,7 @@
 
 mod cluster;
 pub mod git;
+pub mod http;
 
 use std::future::Future;
 use std::time::{Duration, Instant};

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail};
 use gitops_core::api::status::REQUESTED_AT_ANNOTATION;
 use gitops_core::api::summary::{self, Reconciled, Row};
-use gitops_core::api::{GitRepository, HelmRelease, Kustomization};
+use gitops_core::api::{GitRepository, HelmRelease, HelmRepository, Kustomization};
 use kube::api::{ApiResource, DynamicObject, ListParams, Patch, PatchParams};
 use kube::{Api, Client};
 use serde_json::{Value, json};
@@ -30,10 +30,11 @@ enum Kind {
     Kustomization,
     HelmRelease,
     GitRepository,
+    HelmRepository,
 }
 
 const UNITS: [Kind; 2] = [Kind::Kustomization, Kind::HelmRelease];
-const SOURCES: [Kind; 1] = [Kind::GitRepository];
+const SOURCES: [Kind; 2] = [Kind::GitRepository, Kind::HelmRepository];
 
 impl Kind {
     fn name(self) -> &'static str {
@@ -41,6 +42,7 @@ impl Kind {
             Self::Kustomization => "Kustomization",
             Self::HelmRelease => "HelmRelease",
             Self::GitRepository => "GitRepository",
+            Self::HelmRepository => "HelmRepository",
         }
     }
 
@@ -49,6 +51,7 @@ impl Kind {
             Self::Kustomization => ApiResource::erase::<Kustomization>(&()),
             Self::HelmRelease => ApiResource::erase::<HelmRelease>(&()),
             Self::GitRepository => ApiResource::erase::<GitRepository>(&()),
+            Self::HelmRepository => ApiResource::erase::<HelmRepository>(&()),
         }
     }
 
@@ -58,6 +61,7 @@ impl Kind {
             "kustomization" | "ks" => Some(Self::Kustomization),
             "helmrelease" | "hr" => Some(Self::HelmRelease),
             "gitrepository" | "gitrepo" => Some(Self::GitRepository),
+            "helmrepository" | "helmrepo" => Some(Self::HelmRepository),
             _ => None,
         }
     }
@@ -310,7 +314,7 @@ fn source_of(unit: &Target, object: &Value) -> anyhow::Result<Target> {
     let kind = Kind::from_prefix(kind_name)
         .filter(|k| SOURCES.contains(k))
         .with_context(|| {
-            format!("{unit} reads a source of kind `{kind_name}`, which --with-source cannot reconcile: expected GitRepository")
+            format!("{unit} reads a source of kind `{kind_name}`, which --with-source cannot reconcile: expected GitRepository or HelmRepository")
         })?;
     Ok(Target {
         kind,
@@ -335,7 +339,7 @@ async fn request_and_wait(
     if object.pointer("/spec/suspend").and_then(Value::as_bool) == Some(true) {
         bail!(
             "{target} is suspended\n  hint: resume it with `gitops resume {} {} -n {}`",
-            if target.kind == Kind::GitRepository {
+            if SOURCES.contains(&target.kind) {
                 "source"
             } else {
                 "unit"

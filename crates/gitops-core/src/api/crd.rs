@@ -4,14 +4,16 @@
 use kube::CustomResourceExt;
 use serde_json::Value;
 
-use super::{GitRepository, HelmRelease, Kustomization, Receiver};
+use super::{GitRepository, HelmRelease, HelmRepository, Kustomization, Receiver};
 
-/// The CRDs of `GitRepository`, `Kustomization`, `HelmRelease` and `Receiver`, in that order, as
+/// The CRDs of `GitRepository`, `HelmRepository`, `Kustomization`, `HelmRelease` and
+/// `Receiver`, in that order, as
 /// JSON objects ready to apply.
 #[must_use]
 pub fn crds() -> Vec<Value> {
     [
         GitRepository::crd(),
+        HelmRepository::crd(),
         Kustomization::crd(),
         HelmRelease::crd(),
         Receiver::crd(),
@@ -29,7 +31,7 @@ mod tests {
     #[test]
     fn every_kind_has_status_subresource_columns_and_short_names() {
         let crds = crds();
-        assert_eq!(crds.len(), 4);
+        assert_eq!(crds.len(), 5);
         for crd in &crds {
             let name = crd["metadata"]["name"].as_str().unwrap_or_default();
             assert!(name.ends_with(".gitops.rs"), "{name}");

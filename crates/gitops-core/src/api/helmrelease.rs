@@ -97,14 +97,20 @@ pub struct HelmReleaseSpec {
     /// Service account to impersonate.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_account_name: Option<String>,
-    /// Kubeconfig of a remote cluster, kept as given.
+    /// Kubeconfig of the cluster to install into (`secretRef{name, key}`, key `value` or
+    /// `value.yaml` by default), as for units; the operator's cluster when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "super::schema::preserved_object")]
     pub kube_config: Option<serde_json::Value>,
-    /// Drift detection settings, kept as given.
+    /// Flux's drift detection: `mode` is `enabled` (re-apply on every interval, healing drift),
+    /// `warn` (report drift in a `Drifted` condition and an event) or `disabled`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "super::schema::preserved_object")]
     pub drift_detection: Option<serde_json::Value>,
+    /// The units' drift setting, accepted on releases too: `heal` is mode `enabled`, `report`
+    /// is mode `warn`; `driftDetection` wins when both are set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drift_policy: Option<super::DriftPolicy>,
 }
 
 /// The chart part of a HelmRelease.

@@ -101,11 +101,13 @@ fn own_rights(labels: &Value) -> Value {
             {
                 "apiGroups": [super::GROUP],
                 "resources": [
-                    "gitrepositories", "kustomizations", "helmreleases", "receivers",
-                    "gitrepositories/status", "kustomizations/status", "helmreleases/status",
-                    "receivers/status",
-                    "gitrepositories/finalizers", "kustomizations/finalizers",
-                    "helmreleases/finalizers", "receivers/finalizers",
+                    "gitrepositories", "helmrepositories", "kustomizations", "helmreleases",
+                    "receivers",
+                    "gitrepositories/status", "helmrepositories/status",
+                    "kustomizations/status", "helmreleases/status", "receivers/status",
+                    "gitrepositories/finalizers", "helmrepositories/finalizers",
+                    "kustomizations/finalizers", "helmreleases/finalizers",
+                    "receivers/finalizers",
                 ],
                 "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"],
             },
@@ -345,6 +347,7 @@ mod tests {
             kinds,
             [
                 "CustomResourceDefinition/\"gitrepositories.gitops.rs\"",
+                "CustomResourceDefinition/\"helmrepositories.gitops.rs\"",
                 "CustomResourceDefinition/\"kustomizations.gitops.rs\"",
                 "CustomResourceDefinition/\"helmreleases.gitops.rs\"",
                 "CustomResourceDefinition/\"receivers.gitops.rs\"",
@@ -418,6 +421,7 @@ mod tests {
             .to_string();
         for needed in [
             "kustomizations/status",
+            "helmrepositories/status",
             "gitrepositories/finalizers",
             "leases",
             "events",

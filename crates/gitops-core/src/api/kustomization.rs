@@ -95,7 +95,9 @@ pub struct KustomizationSpec {
     /// Service account to impersonate when applying.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_account_name: Option<String>,
-    /// Kubeconfig of a remote cluster to apply to (Flux's `kubeConfig`).
+    /// Kubeconfig of another cluster to apply to (Flux's `kubeConfig`): `secretRef: {name, key}`
+    /// names a Secret of this namespace whose `key` (default `value`, then `value.yaml`) holds
+    /// it. Exec and auth-provider plugins, file references and insecure TLS are refused.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "super::schema::preserved_object")]
     pub kube_config: Option<serde_json::Value>,
@@ -103,7 +105,8 @@ pub struct KustomizationSpec {
     /// them (the default), `report` only sets the `Drifted` condition and emits an event.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drift_policy: Option<DriftPolicy>,
-    /// Decryption settings (Flux's `decryption`); read, not acted on yet.
+    /// Decryption settings (Flux's `decryption`): not supported; a unit that sets it is not
+    /// applied (Ready=False, reason `DecryptionNotSupported`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "super::schema::preserved_object")]
     pub decryption: Option<serde_json::Value>,

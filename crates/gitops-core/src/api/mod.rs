@@ -8,6 +8,7 @@
 #[cfg(feature = "cluster")]
 mod crd;
 mod helmrelease;
+mod helmrepository;
 #[cfg(feature = "cluster")]
 pub mod install;
 mod kustomization;
@@ -23,6 +24,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 pub use helmrelease::{HelmChartTemplate, HelmChartTemplateSpec, HelmReleaseSpec, ValuesReference};
+pub use helmrepository::HelmRepositorySpec;
 pub use kustomization::{
     CommonMetadata, DriftPolicy, Image, KustomizationSpec, Patch, PatchSelector, PostBuild,
     SubstituteReference,
@@ -32,13 +34,15 @@ pub use schema::unknown_fields;
 pub use source::{GitRef, GitRepositoryInclude, GitRepositorySpec};
 pub use status::{
     Artifact, Condition, ConditionStatus, GitRepositoryStatus, HelmReleaseStatus,
-    KustomizationStatus, ReceiverStatus,
+    HelmRepositoryStatus, KustomizationStatus, ReceiverStatus,
 };
 
 #[cfg(feature = "cluster")]
 pub use crd::crds;
 #[cfg(feature = "cluster")]
 pub use helmrelease::HelmRelease;
+#[cfg(feature = "cluster")]
+pub use helmrepository::HelmRepository;
 #[cfg(feature = "cluster")]
 pub use kustomization::Kustomization;
 #[cfg(feature = "cluster")]

@@ -137,6 +137,10 @@ pub struct GitRepositoryStatus {
     pub last_handled_reconcile_at: Option<String>,
 }
 
+/// Status of a `HelmRepository`: the same shape as a GitRepository's; the artifact is the
+/// repository's `index.yaml` and its revision the index's digest (`sha256:<hex>`).
+pub type HelmRepositoryStatus = GitRepositoryStatus;
+
 /// Status of a `Kustomization`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -153,6 +157,10 @@ pub struct KustomizationStatus {
     /// The source revision last tried, successful or not.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_attempted_revision: Option<String>,
+    /// Digest of the source artifact last tried: a new digest at the same revision (an
+    /// included repository changed) is new content too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_attempted_source_digest: Option<String>,
     /// The objects applied; what gets pruned when they leave the source.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inventory: Option<Inventory>,
@@ -180,6 +188,10 @@ pub struct HelmReleaseStatus {
     /// Digest of the values of the last attempt, so that a values change triggers an upgrade.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_attempted_values_digest: Option<String>,
+    /// Digest of the values of the last success (the values themselves are in the Secret
+    /// `gitops.rs.release.<name>`, for rollbacks).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_applied_values_digest: Option<String>,
     /// Failed attempts since the last success; remediation acts on it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failures: Option<i64>,

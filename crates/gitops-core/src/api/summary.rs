@@ -48,7 +48,7 @@ fn condition<'a>(object: &'a Value, type_: &str) -> Option<&'a Value> {
 #[must_use]
 pub fn row(object: &Value) -> Row {
     let kind = text(object, "/kind");
-    let revision = if kind == "GitRepository" {
+    let revision = if kind == "GitRepository" || kind == "HelmRepository" {
         text(object, "/status/artifact/revision")
     } else {
         text(object, "/status/lastAppliedRevision")

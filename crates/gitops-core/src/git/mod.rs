@@ -49,7 +49,7 @@ use fetch::{Failure, FetchSpec};
 
 /// Installs rustls' ring provider as the process default if none is installed: reqwest is built
 /// without a provider of its own (see the workspace Cargo.toml).
-fn init_crypto() {
+pub(crate) fn init_crypto() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 

@@ -37,10 +37,12 @@ pub fn convert(mut object: Object, target: Target) -> Result<Object, ConvertErro
     let group = object.group().to_owned();
     let kind = object.kind().to_owned();
     let new_api_version = match (target, group.as_str(), kind.as_str()) {
-        (Target::Gitops, "source.toolkit.fluxcd.io", "GitRepository")
+        (Target::Gitops, "source.toolkit.fluxcd.io", "GitRepository" | "HelmRepository")
         | (Target::Gitops, "kustomize.toolkit.fluxcd.io", "Kustomization")
         | (Target::Gitops, "helm.toolkit.fluxcd.io", "HelmRelease") => api::API_VERSION,
-        (Target::Flux, api::GROUP, "GitRepository") => "source.toolkit.fluxcd.io/v1",
+        (Target::Flux, api::GROUP, "GitRepository" | "HelmRepository") => {
+            "source.toolkit.fluxcd.io/v1"
+        }
         (Target::Flux, api::GROUP, "Kustomization") => "kustomize.toolkit.fluxcd.io/v1",
         (Target::Flux, api::GROUP, "HelmRelease") => "helm.toolkit.fluxcd.io/v2",
         (Target::Flux, "kustomize.toolkit.fluxcd.io", "Kustomization") => {

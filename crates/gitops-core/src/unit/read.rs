@@ -38,7 +38,7 @@ const ARGO_GROUP: &str = "argoproj.io";
 
 /// Reads `object` as a unit or a source, if it is one.
 ///
-/// Recognised: `gitops.rs/v1alpha1` GitRepository, Kustomization, HelmRelease; Flux
+/// Recognised: `gitops.rs/v1alpha1` GitRepository, HelmRepository, Kustomization, HelmRelease; Flux
 /// `source.toolkit.fluxcd.io` (v1, v1beta2, v1beta1) GitRepository, OCIRepository,
 /// HelmRepository, Bucket; `kustomize.toolkit.fluxcd.io` (v1, v1beta2, v1beta1) Kustomization;
 /// `helm.toolkit.fluxcd.io` (v2, v2beta2, v2beta1) HelmRelease; Argo CD `argoproj.io/v1alpha1`
@@ -92,7 +92,8 @@ pub fn read(sourced: &SourcedObject) -> Result<Read, ReadError> {
             let spec: api::GitRepositorySpec = typed(&spec).map_err(err)?;
             source(spec.url, spec.reference)
         }
-        (Dialect::Flux, FLUX_SOURCE_GROUP, "OCIRepository" | "HelmRepository" | "Bucket") => {
+        (Dialect::Gitops, _, "HelmRepository")
+        | (Dialect::Flux, FLUX_SOURCE_GROUP, "OCIRepository" | "HelmRepository" | "Bucket") => {
             let url = spec
                 .get("url")
                 .or_else(|| spec.get("endpoint"))

@@ -15,9 +15,13 @@ use super::{Context, chain};
 use crate::conditions::reason;
 use crate::deps::UnitKey;
 
-/// The source's current artifact: revision and, when on this replica's disk, its directory.
+/// The source's current artifact: revision, digest and, when on this replica's disk, its
+/// directory.
 pub(super) struct SourceArtifact {
     pub(super) revision: String,
+    /// The content's digest: it changes without the revision when an included repository
+    /// (`spec.include`) changes.
+    pub(super) digest: String,
     pub(super) dir: Option<PathBuf>,
 }
 
@@ -67,6 +71,7 @@ pub(super) async fn artifact_of(
     };
     Ok(SourceArtifact {
         revision: artifact.revision,
+        digest: artifact.digest,
         dir: artifact.path.map(|p| ctx.settings.storage.join(p)),
     })
 }

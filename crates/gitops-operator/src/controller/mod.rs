@@ -3,9 +3,14 @@
 
 mod chart;
 mod events;
+mod helmrepo;
 mod hooks;
 mod inputs;
 mod release;
+mod release_drift;
+mod remote;
+mod repochart;
+mod rollback;
 mod source;
 mod sync;
 mod unit;
@@ -17,7 +22,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt as _;
-use gitops_core::api::{GitRepository, HelmRelease, Kustomization};
+use gitops_core::api::{GitRepository, HelmRelease, HelmRepository, Kustomization};
 use kube::Api;
 use kube::runtime::events::{Recorder, Reporter};
 use kube::runtime::reflector::Store;
@@ -93,6 +98,9 @@ pub(crate) struct Context {
     /// The Kustomizations seen by the unit controller (for cycles and dependents).
     pub(crate) units: Store<Kustomization>,
     memory: Mutex<HashMap<(&'static str, UnitKey), Memory>>,
+    /// Parsed chart repository indexes by stored path (the path names the index's digest, so
+    /// an entry never goes stale): large public indexes take a while to parse.
+    indexes: Mutex<HashMap<PathBuf, Arc<gitops_render::helm::repo::RepoIndex>>>,
 }
 
 impl Context {
@@ -127,6 +135,32 @@ impl Context {
             .remove(&(kind, key.clone()));
     }
 
+    /// The parsed index stored at `path`, if one was kept.
+    pub(crate) fn cached_index(
+        &self,
+        path: &std::path::Path,
+    ) -> Option<Arc<gitops_render::helm::repo::RepoIndex>> {
+        self.indexes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(path)
+            .cloned()
+    }
+
+    /// Keeps the parsed index stored at `path` (a few at most).
+    pub(crate) fn keep_index(
+        &self,
+        path: PathBuf,
+        index: Arc<gitops_render::helm::repo::RepoIndex>,
+    ) {
+        let mut indexes = self.indexes.lock().unwrap_or_else(PoisonError::into_inner);
+        // Old digests are never asked for again; a bound is enough.
+        if indexes.len() >= 16 {
+            indexes.clear();
+        }
+        indexes.insert(path, index);
+    }
+
     /// The API of `K` in `namespace`.
     pub(crate) fn api<K>(&self, namespace: &str) -> Api<K>
     where
@@ -134,6 +168,11 @@ impl Context {
         <K as kube::Resource>::DynamicType: Default,
     {
         Api::namespaced(self.client.clone(), namespace)
+    }
+
+    /// Where charts downloaded from HelmRepositories are unpacked, one directory per version.
+    pub(crate) fn charts_dir(&self) -> PathBuf {
+        self.settings.storage.join("helmcharts")
     }
 
     /// The storage directory of artifacts.
@@ -272,6 +311,10 @@ pub(crate) async fn run(shared: Shared, stop: impl Future<Output = ()> + Send + 
     if let Some(selector) = &settings.label_selector {
         wc = wc.labels(selector);
     }
+    let helm_repos_api: Api<HelmRepository> = match &settings.namespace {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
+    };
     let (units_api, repos_api, releases_api): (
         Api<Kustomization>,
         Api<GitRepository>,
@@ -308,6 +351,7 @@ pub(crate) async fn run(shared: Shared, stop: impl Future<Output = ()> + Send + 
         recorder,
         units: store.clone(),
         memory: Mutex::default(),
+        indexes: Mutex::default(),
     });
     // One stop signal for both controllers.
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -341,7 +385,12 @@ pub(crate) async fn run(shared: Shared, stop: impl Future<Output = ()> + Send + 
         .watches(
             repos_api.clone(),
             wc.clone(),
-            release::source_mapper(release_store),
+            release::source_mapper::<GitRepository>(release_store.clone(), "GitRepository"),
+        )
+        .watches(
+            helm_repos_api.clone(),
+            wc.clone(),
+            release::source_mapper::<HelmRepository>(release_store, "HelmRepository"),
         )
         .graceful_shutdown_on(crate::stopped(stop_rx.clone()))
         .run(
@@ -357,23 +406,55 @@ pub(crate) async fn run(shared: Shared, stop: impl Future<Output = ()> + Send + 
     let repos_api_for_gc = repos_api.clone();
     let artifacts_dir = context.artifacts_dir();
     let stop_rx_gc = stop_rx.clone();
-    let sources = Controller::new(repos_api.clone(), wc.clone()).with_config(controller_config);
+    let sources =
+        Controller::new(repos_api.clone(), wc.clone()).with_config(controller_config.clone());
     let source_store = sources.store();
     let sources = sources
-        .watches(repos_api, wc, source::includers_mapper(source_store))
-        .graceful_shutdown_on(crate::stopped(stop_rx))
-        .run(source::reconcile, source::error_policy, context)
+        .watches(
+            repos_api,
+            wc.clone(),
+            source::includers_mapper(source_store),
+        )
+        .graceful_shutdown_on(crate::stopped(stop_rx.clone()))
+        .run(
+            source::reconcile,
+            source::error_policy,
+            Arc::clone(&context),
+        )
         .for_each(|result| async move {
             if let Err(e) = result {
                 tracing::debug!(error = %chain(&e), "GitRepository controller");
             }
         });
-    let collector = collect_garbage(repos_api_for_gc, artifacts_dir, crate::stopped(stop_rx_gc));
-    tokio::join!(units, releases, sources, collector);
+    let helm_repos = Controller::new(helm_repos_api, wc)
+        .with_config(controller_config)
+        .graceful_shutdown_on(crate::stopped(stop_rx.clone()))
+        .run(
+            helmrepo::reconcile,
+            helmrepo::error_policy,
+            Arc::clone(&context),
+        )
+        .for_each(|result| async move {
+            if let Err(e) = result {
+                tracing::debug!(error = %chain(&e), "HelmRepository controller");
+            }
+        });
+    let collector = collect_garbage(
+        repos_api_for_gc,
+        artifacts_dir,
+        context.charts_dir(),
+        crate::stopped(stop_rx_gc),
+    );
+    tokio::join!(units, releases, sources, helm_repos, collector);
 }
 
 /// Removes unreferenced artifacts every few minutes (see [`crate::gc`]).
-async fn collect_garbage(repos: Api<GitRepository>, dir: PathBuf, stop: impl Future<Output = ()>) {
+async fn collect_garbage(
+    repos: Api<GitRepository>,
+    dir: PathBuf,
+    charts_dir: PathBuf,
+    stop: impl Future<Output = ()>,
+) {
     let work = async {
         loop {
             tokio::time::sleep(Duration::from_secs(300)).await;
@@ -394,6 +475,7 @@ async fn collect_garbage(repos: Api<GitRepository>, dir: PathBuf, stop: impl Fut
                 })
                 .collect();
             let dir = dir.clone();
+            let charts_dir = charts_dir.clone();
             let _ = tokio::task::spawn_blocking(move || {
                 let Ok(entries) = std::fs::read_dir(&dir) else {
                     return;
@@ -415,6 +497,7 @@ async fn collect_garbage(repos: Api<GitRepository>, dir: PathBuf, stop: impl Fut
                         Err(e) => tracing::warn!(path = %path.display(), error = %e, "cannot remove an artifact"),
                     }
                 }
+                collect_charts(&charts_dir);
             })
             .await;
         }
@@ -424,3 +507,35 @@ async fn collect_garbage(repos: Api<GitRepository>, dir: PathBuf, stop: impl Fut
         () = stop => {}
     }
 }
+
+/// Removes the unpacked charts no release used for [`CHART_GRACE`] (each use touches the
+/// chart's `.complete` marker), and scratch directories left by an interrupted unpack.
+fn collect_charts(dir: &std::path::Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let stored: Vec<crate::gc::StoredDir> = entries
+        .flatten()
+        .filter_map(|e| {
+            let marker = e.path().join(".complete");
+            let modified = std::fs::metadata(&marker)
+                .or_else(|_| e.metadata())
+                .ok()?
+                .modified()
+                .ok()?;
+            Some(crate::gc::StoredDir {
+                name: e.file_name().to_string_lossy().into_owned(),
+                age: modified.elapsed().unwrap_or_default(),
+            })
+        })
+        .collect();
+    for name in crate::gc::garbage(&stored, &Default::default(), CHART_GRACE) {
+        let path = dir.join(&name);
+        if std::fs::remove_dir_all(&path).is_ok() {
+            tracing::info!(path = %path.display(), "removed an unused chart");
+        }
+    }
+}
+
+/// How long an unpacked chart stays after its last use.
+const CHART_GRACE: Duration = Duration::from_secs(3600);

@@ -1,17 +1,18 @@
-//! The HelmRelease controller, in a first form: a chart from a GitRepository path rendered by the
-//! native Helm engine with `values` and `valuesFrom`, applied as one unit with its inventory in
-//! `status.inventory` (no Helm release Secrets), pruned like a unit, every object waited for,
-//! uninstalled (pruned) on deletion; `dependsOn` (other HelmReleases) event-driven as for units;
-//! pre/post install and upgrade hooks in Helm's order ([`super::hooks`]); upgrade failure
-//! remediation by rollback to the last good revision (`spec.upgrade.remediation`). Not yet:
-//! uninstall remediation, test hooks, `chartRef`, HelmRepository charts.
+//! The HelmRelease controller: a chart from a GitRepository path or a HelmRepository (by name
+//! and version range, [`super::repochart`]) rendered by the native Helm engine with `values` and
+//! `valuesFrom`, applied as one unit with its inventory in `status.inventory` (no Helm release
+//! Secrets), pruned like a unit, every object waited for, uninstalled (pruned) on deletion;
+//! `dependsOn` (other HelmReleases) event-driven as for units; pre/post install and upgrade
+//! hooks in Helm's order ([`super::hooks`]); upgrade failure remediation by rollback to the last
+//! good revision and values (`spec.upgrade.remediation`, [`super::rollback`]). Not yet:
+//! uninstall remediation, test hooks, `chartRef`.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use gitops_core::Object;
-use gitops_core::api::status::REQUESTED_AT_ANNOTATION;
-use gitops_core::api::{GitRepository, HelmRelease, HelmReleaseStatus};
+use gitops_core::api::status::{DRIFTED, REQUESTED_AT_ANNOTATION, remove_condition};
+use gitops_core::api::{HelmRelease, HelmReleaseStatus};
 use gitops_core::cluster::{ApplyOptions, Discovery, WaitOutcome};
 use kube::runtime::controller::Action;
 use kube::runtime::finalizer::Event as Finalizer;
@@ -21,7 +22,10 @@ use serde_json::Value;
 
 use super::chart::{render, values};
 use super::hooks::{self, Hook};
-use super::inputs::{artifact_of, client_as};
+use super::inputs::artifact_of;
+use super::release_drift::{self, DriftMode, drift_mode};
+use super::repochart::locate;
+use super::rollback::{Rollback, remember_good};
 use super::sync::{self, HealthChecks, UnitSync};
 use super::{Context, Error, FIELD_MANAGER, chain, events, now};
 use crate::conditions::{self, reason};
@@ -40,10 +44,12 @@ fn key_of(hr: &HelmRelease) -> UnitKey {
     UnitKey::new(hr.namespace().unwrap_or_default(), hr.name_any())
 }
 
-/// Maps a changed GitRepository to the releases whose chart comes from it.
-pub(crate) fn source_mapper(
+/// Maps a changed source of kind `kind` (GitRepository or HelmRepository) to the releases whose
+/// chart comes from it.
+pub(crate) fn source_mapper<K: kube::Resource>(
     store: Store<HelmRelease>,
-) -> impl Fn(GitRepository) -> Vec<ObjectRef<HelmRelease>> + Send + Sync + 'static {
+    kind: &'static str,
+) -> impl Fn(K) -> Vec<ObjectRef<HelmRelease>> + Send + Sync + 'static {
     move |repo| {
         let repo_ns = repo.namespace().unwrap_or_default();
         let repo_name = repo.name_any();
@@ -57,7 +63,7 @@ pub(crate) fn source_mapper(
                         .namespace
                         .clone()
                         .unwrap_or_else(|| hr.namespace().unwrap_or_default());
-                    source.kind == "GitRepository" && source.name == repo_name && ns == repo_ns
+                    source.kind == kind && source.name == repo_name && ns == repo_ns
                 })
             })
             .map(|hr| ObjectRef::from_obj(&**hr))
@@ -114,6 +120,8 @@ async fn dependency_state(ctx: &Context, dep: &UnitKey) -> DependencyState {
     let status = release.status.clone().unwrap_or_default();
     let ready = gitops_core::api::status::find_condition(&status.conditions, "Ready");
     let source_revision = match &release.spec.chart {
+        // A repository chart's version is known only once the dependency chose it.
+        Some(chart) if chart.spec.source_ref.kind == "HelmRepository" => None,
         Some(chart) => artifact_of(
             ctx,
             &chart.spec.source_ref,
@@ -204,15 +212,9 @@ async fn apply(hr: &HelmRelease, ctx: &Context) -> Result<Action, Error> {
         let message = "spec.chart is required (spec.chartRef is not supported yet)".to_owned();
         return invalid_spec(ctx, hr, &key, &old, status, message).await;
     };
-    let artifact = match artifact_of(
-        ctx,
-        &chart.spec.source_ref,
-        &key.namespace,
-        "spec.chart.spec.sourceRef",
-    )
-    .await
-    {
-        Ok(a) => a,
+    let located = match locate(ctx, &chart.spec, &key.namespace, None).await {
+        Ok(Some(located)) => located,
+        Ok(None) => return Ok(Action::requeue(ARTIFACT_WAIT)),
         Err(message) => {
             return fail(
                 ctx,
@@ -227,9 +229,6 @@ async fn apply(hr: &HelmRelease, ctx: &Context) -> Result<Action, Error> {
             )
             .await;
         }
-    };
-    let Some(root) = artifact.dir.filter(|d| d.is_dir()) else {
-        return Ok(Action::requeue(ARTIFACT_WAIT));
     };
     // dependsOn names other HelmReleases (as in Flux); fresh reads, as for units.
     let mut states = Vec::new();
@@ -275,7 +274,7 @@ async fn apply(hr: &HelmRelease, ctx: &Context) -> Result<Action, Error> {
     );
     let memory = ctx.memory(KIND, &key);
     let facts = UnitFacts {
-        new_revision: old.last_attempted_revision.as_deref() != Some(artifact.revision.as_str())
+        new_revision: old.last_attempted_revision.as_deref() != Some(located.revision.as_str())
             || old.last_attempted_values_digest.as_deref() != Some(digest.as_str()),
         spec_changed: generation != old.observed_generation,
         requested: requested.is_some() && requested != old.last_handled_reconcile_at,
@@ -294,32 +293,74 @@ async fn apply(hr: &HelmRelease, ctx: &Context) -> Result<Action, Error> {
     {
         return Ok(Action::requeue(interval));
     }
-    if let Plan::Wait(wait) = plan::plan_unit(&facts, interval, RETRY.min(interval)) {
+    let plan = plan::plan_unit(&facts, interval, RETRY.min(interval));
+    if let Plan::Wait(wait) = plan {
         return Ok(Action::requeue(wait));
     }
-    // Interval runs re-apply: drift of a release is healed.
+    let namespace = hr
+        .spec
+        .target_namespace
+        .clone()
+        .unwrap_or_else(|| key.namespace.clone());
+    // Interval runs re-apply (drift is healed) unless driftDetection says warn or disabled.
+    if plan == Plan::DriftCheck {
+        let mode = match drift_mode(hr.spec.drift_detection.as_ref(), hr.spec.drift_policy) {
+            Ok(mode) => mode,
+            Err(message) => return invalid_spec(ctx, hr, &key, &old, status, message).await,
+        };
+        if mode != DriftMode::Heal {
+            ctx.remember(KIND, &key, true);
+            if mode == DriftMode::Warn {
+                let rendered = render(
+                    &located.root,
+                    &located.chart,
+                    &located.values_files,
+                    &values_text,
+                    release_name(hr),
+                    namespace.clone(),
+                )
+                .await;
+                let client = client_for(hr, ctx, &key)
+                    .await
+                    .map_err(|(_, message, _)| message);
+                match (rendered, client) {
+                    (Ok((objects, _)), Ok(client)) => {
+                        let discovery = Discovery::new(client);
+                        release_drift::report(
+                            &discovery,
+                            &namespace,
+                            objects,
+                            generation,
+                            &mut status,
+                        )
+                        .await;
+                    }
+                    (Err(e), _) | (_, Err(e)) => {
+                        tracing::warn!(%key, error = %e, "cannot check the release for drift");
+                    }
+                }
+                write_status(ctx, hr, &key, &old, &status, false).await?;
+            }
+            return Ok(Action::requeue(interval));
+        }
+    }
     let before = status.clone();
     conditions::mark_reconciling(
         &mut status.conditions,
-        format!("applying revision {}", artifact.revision),
+        format!("applying revision {}", located.revision),
         generation,
         &now(),
     );
     if let Err(e) = write_status(ctx, hr, &key, &before, &status, false).await {
         tracing::warn!(%key, error = %chain(&e), "cannot mark the release Reconciling");
     }
-    status.last_attempted_revision = Some(artifact.revision.clone());
+    status.last_attempted_revision = Some(located.revision.clone());
     status.last_attempted_values_digest = Some(digest);
     let installing = old.last_applied_revision.is_none();
-    let namespace = hr
-        .spec
-        .target_namespace
-        .clone()
-        .unwrap_or_else(|| key.namespace.clone());
     let (objects, hooks) = match render(
-        &root,
-        &chart.spec.chart,
-        &chart.spec.values_files,
+        &located.root,
+        &located.chart,
+        &located.values_files,
         &values_text,
         release_name(hr),
         namespace.clone(),
@@ -337,10 +378,14 @@ async fn apply(hr: &HelmRelease, ctx: &Context) -> Result<Action, Error> {
                 .await;
         }
     };
-    let discovery = match client_as(ctx, &key.namespace, hr.spec.service_account_name.as_deref()) {
+    let discovery = match client_for(hr, ctx, &key).await {
         Ok(c) => Discovery::new(c),
-        Err(message) => {
+        Err((_, message, true)) => {
             return invalid_spec(ctx, hr, &key, &old, status, message).await;
+        }
+        Err((why, message, false)) => {
+            return finish_failure(ctx, hr, &key, &old, status, why, message, start, interval)
+                .await;
         }
     };
     if let Err(message) = roll_out(
@@ -391,7 +436,19 @@ async fn apply(hr: &HelmRelease, ctx: &Context) -> Result<Action, Error> {
     }
     ctx.remember(KIND, &key, true);
     status.failures = None;
-    status.last_applied_revision = Some(artifact.revision.clone());
+    remove_condition(&mut status.conditions, DRIFTED);
+    if old.last_applied_revision.as_deref() != Some(located.revision.as_str())
+        || old.last_applied_values_digest != status.last_attempted_values_digest
+    {
+        // Without the record a later rollback still works, with the values of its time.
+        match remember_good(ctx, hr, &key, &located.revision, &values_text).await {
+            Ok(()) => status
+                .last_applied_values_digest
+                .clone_from(&status.last_attempted_values_digest),
+            Err(e) => tracing::warn!(%key, error = %e, "cannot record the release's good state"),
+        }
+    }
+    status.last_applied_revision = Some(located.revision.clone());
     let (why, verb) = if installing {
         ("InstallSucceeded", "install")
     } else {
@@ -405,7 +462,7 @@ async fn apply(hr: &HelmRelease, ctx: &Context) -> Result<Action, Error> {
             key.namespace,
             release_name(hr),
             chart.spec.chart,
-            artifact.revision
+            located.revision
         ),
         generation,
         &now(),
@@ -415,7 +472,7 @@ async fn apply(hr: &HelmRelease, ctx: &Context) -> Result<Action, Error> {
         .observe_reconcile(KIND, start.elapsed().as_secs_f64(), true);
     ctx.observer
         .set_ready(KIND, &key.namespace, &key.name, true);
-    tracing::info!(kind = KIND, namespace = %key.namespace, name = %key.name, revision = %artifact.revision, duration_ms = start.elapsed().as_millis() as u64, "reconciled");
+    tracing::info!(kind = KIND, namespace = %key.namespace, name = %key.name, revision = %located.revision, duration_ms = start.elapsed().as_millis() as u64, "reconciled");
     Ok(Action::requeue(interval))
 }
 
@@ -507,7 +564,7 @@ async fn fail(
 /// Runs the pre hooks, applies the objects (pruning what left, waiting for all), then the post
 /// hooks; records the inventory in `status`.
 #[allow(clippy::too_many_arguments)]
-async fn roll_out(
+pub(super) async fn roll_out(
     ctx: &Context,
     discovery: &Discovery,
     namespace: &str,
@@ -592,64 +649,20 @@ fn remediate(upgrade: Option<&Value>, failures: u32) -> bool {
     strategy == "rollback" && retries >= 0 && last && i64::from(failures) > retries
 }
 
-/// A rollback: the chart re-rendered from the source at the last good revision's commit, with
-/// the current values, and rolled out.
-struct Rollback<'a> {
-    chart: &'a gitops_core::api::HelmChartTemplate,
-    values: &'a str,
-    release: String,
-    namespace: &'a str,
-    timeout: Duration,
-}
-
-impl Rollback<'_> {
-    async fn run(
-        &self,
-        ctx: &Context,
-        key: &UnitKey,
-        discovery: &Discovery,
-        last_good: Option<&str>,
-        status: &mut HelmReleaseStatus,
-    ) -> Result<String, String> {
-        let last_good = last_good.ok_or("there is no earlier successful revision")?;
-        let (_, commit) = last_good
-            .rsplit_once("sha1:")
-            .ok_or_else(|| format!("revision {last_good} names no commit"))?;
-        let source = &self.chart.spec.source_ref;
-        let repo_ns = source
-            .namespace
-            .clone()
-            .unwrap_or_else(|| key.namespace.clone());
-        let repo = ctx
-            .api::<GitRepository>(&repo_ns)
-            .get(&source.name)
-            .await
-            .map_err(|e| format!("cannot read GitRepository {repo_ns}/{}: {e}", source.name))?;
-        let artifact = super::source::fetch(&repo, &repo_ns, ctx, Some(commit.to_owned()))
-            .await
-            .map_err(|(_, message, _)| message)?;
-        let (objects, _) = render(
-            &artifact.path,
-            &self.chart.spec.chart,
-            &self.chart.spec.values_files,
-            self.values,
-            self.release.clone(),
-            self.namespace.to_owned(),
-        )
-        .await?;
-        roll_out(
-            ctx,
-            discovery,
-            self.namespace,
-            self.timeout,
-            objects,
-            &[],
-            false,
-            status,
-        )
-        .await?;
-        Ok(last_good.to_owned())
-    }
+/// The client to apply with: the operator's or `spec.kubeConfig`'s, impersonating
+/// `spec.serviceAccountName` when set. A failure is (reason, message, stalled).
+async fn client_for(
+    hr: &HelmRelease,
+    ctx: &Context,
+    key: &UnitKey,
+) -> Result<kube::Client, super::source::Failure> {
+    super::remote::client(
+        ctx,
+        &key.namespace,
+        hr.spec.kube_config.as_ref(),
+        hr.spec.service_account_name.as_deref(),
+    )
+    .await
 }
 
 async fn cleanup(hr: &HelmRelease, ctx: &Context) -> Result<Action, Error> {
@@ -663,12 +676,23 @@ async fn cleanup(hr: &HelmRelease, ctx: &Context) -> Result<Action, Error> {
     if hr.spec.suspend || inventory.is_empty() {
         return Ok(Action::await_change());
     }
-    let client = client_as(ctx, &key.namespace, hr.spec.service_account_name.as_deref()).map_err(
-        |message| Error::Cleanup {
+    if super::remote::prune_impossible(
+        ctx,
+        &hr.object_ref(&()),
+        &key.namespace,
+        hr.spec.kube_config.as_ref(),
+        inventory.entries.len(),
+    )
+    .await
+    {
+        return Ok(Action::await_change());
+    }
+    let client = client_for(hr, ctx, &key)
+        .await
+        .map_err(|(_, message, _)| Error::Cleanup {
             key: key.clone(),
             message,
-        },
-    )?;
+        })?;
     let (deleted, errors) = sync::prune_all(Discovery::new(client), &inventory, 16).await;
     if !errors.is_empty() {
         return Err(Error::Cleanup {

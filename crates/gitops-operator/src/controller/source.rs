@@ -9,8 +9,8 @@ use gitops_core::api::status::REQUESTED_AT_ANNOTATION;
 use gitops_core::api::{Artifact, GitRepository, GitRepositoryStatus};
 use gitops_core::git::{self, ArtifactStore, Cache, Credentials, GitSource};
 use k8s_openapi::api::core::v1::Secret;
+use kube::ResourceExt as _;
 use kube::runtime::controller::Action;
-use kube::{Resource as _, ResourceExt as _};
 
 use super::{Context, Error, chain, now};
 use crate::conditions::{self, reason};
@@ -25,24 +25,17 @@ pub(crate) async fn reconcile(
     repo: Arc<GitRepository>,
     ctx: Arc<Context>,
 ) -> Result<Action, Error> {
-    let namespace = repo.namespace().unwrap_or_default();
-    let key = UnitKey::new(&namespace, repo.name_any());
-    if repo.meta().deletion_timestamp.is_some() {
-        ctx.forget(KIND, &key);
+    let Some(SourceRun {
+        key,
+        old,
+        mut status,
+        generation,
+        mut facts,
+    }) = begin(&*repo, repo.spec.suspend, repo.status.as_ref(), KIND, &ctx)
+    else {
         return Ok(Action::await_change());
-    }
-    if repo.spec.suspend {
-        tracing::debug!(kind = KIND, %key, "suspended");
-        return Ok(Action::await_change());
-    }
-    let old = repo.status.clone().unwrap_or_default();
-    let generation = repo.meta().generation;
-    let requested = repo.annotations().get(REQUESTED_AT_ANNOTATION).cloned();
-    let mut status = old.clone();
-    status.observed_generation = generation;
-    if requested.is_some() {
-        status.last_handled_reconcile_at.clone_from(&requested);
-    }
+    };
+    let namespace = key.namespace.clone();
     let timestamp = now();
     let interval = match duration::field(
         repo.spec.interval.as_deref(),
@@ -63,16 +56,7 @@ pub(crate) async fn reconcile(
             return Ok(Action::await_change());
         }
     };
-    let memory = ctx.memory(KIND, &key);
-    let facts = SourceFacts {
-        no_artifact: old.artifact.is_none(),
-        spec_changed: generation != old.observed_generation,
-        includes_changed: includes_changed(&repo, &namespace, &old, &ctx).await,
-        requested: requested.is_some() && requested != old.last_handled_reconcile_at,
-        failed: !conditions::is_ready(&old.conditions),
-        since_last_fetch: memory.last_run.map(|t| t.elapsed()),
-        failures: memory.failures,
-    };
+    facts.includes_changed = includes_changed(&repo, &namespace, &old, &ctx).await;
     if let Some(wait) = plan::plan_source(&facts, interval) {
         return Ok(Action::requeue(wait));
     }
@@ -140,6 +124,71 @@ pub(crate) async fn reconcile(
         conditions::is_ready(&status.conditions),
     );
     Ok(requeue)
+}
+
+/// Where a source's reconciliation starts, the same for every source kind.
+pub(super) struct SourceRun {
+    pub(super) key: UnitKey,
+    /// The status as read.
+    pub(super) old: GitRepositoryStatus,
+    /// The status to write: the generation observed and the request handled, so far.
+    pub(super) status: GitRepositoryStatus,
+    pub(super) generation: Option<i64>,
+    /// What decides whether to fetch now (`includes_changed` left for the caller).
+    pub(super) facts: SourceFacts,
+}
+
+/// Starts the reconciliation of `object` (a source of `kind` with `status`); `None` when it is
+/// being deleted (its memory is dropped) or suspended: nothing to do until it changes.
+pub(super) fn begin<K: kube::Resource>(
+    object: &K,
+    suspended: bool,
+    status: Option<&GitRepositoryStatus>,
+    kind: &'static str,
+    ctx: &Context,
+) -> Option<SourceRun> {
+    let key = UnitKey::new(
+        object.meta().namespace.clone().unwrap_or_default(),
+        object.meta().name.clone().unwrap_or_default(),
+    );
+    if object.meta().deletion_timestamp.is_some() {
+        ctx.forget(kind, &key);
+        return None;
+    }
+    if suspended {
+        tracing::debug!(kind, %key, "suspended");
+        return None;
+    }
+    let old = status.cloned().unwrap_or_default();
+    let generation = object.meta().generation;
+    let requested = object
+        .meta()
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(REQUESTED_AT_ANNOTATION))
+        .cloned();
+    let mut status = old.clone();
+    status.observed_generation = generation;
+    if requested.is_some() {
+        status.last_handled_reconcile_at.clone_from(&requested);
+    }
+    let memory = ctx.memory(kind, &key);
+    let facts = SourceFacts {
+        no_artifact: old.artifact.is_none(),
+        spec_changed: generation != old.observed_generation,
+        includes_changed: false,
+        requested: requested.is_some() && requested != old.last_handled_reconcile_at,
+        failed: !conditions::is_ready(&old.conditions),
+        since_last_fetch: memory.last_run.map(|t| t.elapsed()),
+        failures: memory.failures,
+    };
+    Some(SourceRun {
+        key,
+        old,
+        status,
+        generation,
+        facts,
+    })
 }
 
 /// Retries after an error of [`reconcile`] (a failed status write).

@@ -1,6 +1,11 @@
 //! The Kustomization controller: render the unit from its source's artifact, apply it in
 //! stages, prune by `status.inventory`, health-check, heal or report drift; wait for
 //! `dependsOn` and start the moment they are Ready (the dependents mapper); prune on deletion.
+//!
+//! With `spec.kubeConfig` all of that except the status goes to another cluster (see
+//! [`super::remote`]). Not supported: `spec.decryption` (a unit that sets it is not applied and
+//! turns Ready=False with reason `DecryptionNotSupported`, so that encrypted data never reaches a
+//! cluster as is), and `spec.kubeConfig.configMapRef`.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -15,7 +20,7 @@ use kube::runtime::finalizer::Event as Finalizer;
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Resource as _, ResourceExt as _};
 
-use super::inputs::{SourceArtifact, artifact_of, build, client_as, health_refs};
+use super::inputs::{SourceArtifact, artifact_of, build, health_refs};
 use super::sync::{self, HealthChecks, UnitSync};
 use super::{Context, Error, FIELD_MANAGER, chain, events, now};
 use crate::conditions::{self, reason};
@@ -241,6 +246,9 @@ async fn decide(
             );
         }
     };
+    if let Some((why, message)) = unsupported(ks) {
+        return fail(status, why, message, true, Action::await_change());
+    }
     if let Some(cycle) = graph(&ctx.units).cycle_through(key) {
         let message = format!("dependsOn forms a cycle: {}", deps::describe_cycle(&cycle));
         return fail(
@@ -291,7 +299,12 @@ async fn decide(
     };
     let memory = ctx.memory(KIND, key);
     let facts = UnitFacts {
-        new_revision: old.last_attempted_revision.as_deref() != Some(artifact.revision.as_str()),
+        new_revision: plan::new_content(
+            old.last_attempted_revision.as_deref(),
+            old.last_attempted_source_digest.as_deref(),
+            &artifact.revision,
+            &artifact.digest,
+        ),
         spec_changed: generation != old.observed_generation,
         requested: requested.is_some() && requested != old.last_handled_reconcile_at,
         failed: !conditions::is_ready(&old.conditions),
@@ -317,6 +330,7 @@ async fn decide(
         Plan::Apply => false,
         Plan::DriftCheck => true,
     };
+    status.last_attempted_source_digest = Some(artifact.digest.clone());
     run_unit(
         ks,
         ctx,
@@ -422,14 +436,14 @@ async fn run_unit(
             return outcome(status, false, failure_action(ctx), 0, 0);
         }
     };
-    let discovery = match client_for(ks, ctx, key) {
+    let discovery = match client_for(ks, ctx, key).await {
         Ok(client) => Discovery::new(client),
-        Err(message) => {
+        Err((why, message, stalled)) => {
             conditions::mark_failed(
                 &mut status.conditions,
-                reason::INVALID_SPEC,
+                why,
                 message,
-                true,
+                stalled,
                 generation,
                 &now(),
             );
@@ -464,10 +478,7 @@ async fn run_unit(
         }
         let policy = ks.spec.drift_policy.unwrap_or_default();
         if policy == DriftPolicy::Report {
-            let mut message = format!("{} objects drifted: {}", drifted.len(), drifted.join(", "));
-            if !errors.is_empty() {
-                message.push_str(&format!("; {} could not be compared", errors.len()));
-            }
+            let message = sync::drift_message(&drifted, &errors);
             conditions::set(
                 &mut status.conditions,
                 DRIFTED,
@@ -578,9 +589,33 @@ async fn run_unit(
     )
 }
 
-/// The client to apply with: the operator's, or impersonating `spec.serviceAccountName`.
-fn client_for(ks: &Kustomization, ctx: &Context, key: &UnitKey) -> Result<kube::Client, String> {
-    client_as(ctx, &key.namespace, ks.spec.service_account_name.as_deref())
+/// The client to apply with: the operator's or `spec.kubeConfig`'s, impersonating
+/// `spec.serviceAccountName` when set. A failure is (reason, message, stalled).
+async fn client_for(
+    ks: &Kustomization,
+    ctx: &Context,
+    key: &UnitKey,
+) -> Result<kube::Client, super::source::Failure> {
+    super::remote::client(
+        ctx,
+        &key.namespace,
+        ks.spec.kube_config.as_ref(),
+        ks.spec.service_account_name.as_deref(),
+    )
+    .await
+}
+
+/// Why the unit's spec asks for something this operator does not do, if it does.
+fn unsupported(ks: &Kustomization) -> Option<(&'static str, String)> {
+    ks.spec.decryption.as_ref().map(|_| {
+        (
+            reason::DECRYPTION_NOT_SUPPORTED,
+            "spec.decryption is set, but this operator does not decrypt (SOPS); the unit is not \
+             applied, so that encrypted data does not reach the cluster as is: decrypt before \
+             committing, or remove spec.decryption"
+                .to_owned(),
+        )
+    })
 }
 
 /// Deletion: prune the inventory when `prune: true` (and not suspended).
@@ -595,10 +630,23 @@ async fn cleanup(ks: &Kustomization, ctx: &Context) -> Result<Action, Error> {
     if !ks.spec.prune || ks.spec.suspend || inventory.is_empty() {
         return Ok(Action::await_change());
     }
+    if super::remote::prune_impossible(
+        ctx,
+        &ks.object_ref(&()),
+        &key.namespace,
+        ks.spec.kube_config.as_ref(),
+        inventory.entries.len(),
+    )
+    .await
+    {
+        return Ok(Action::await_change());
+    }
     let discovery =
-        Discovery::new(client_for(ks, ctx, &key).map_err(|message| Error::Cleanup {
-            key: key.clone(),
-            message,
+        Discovery::new(client_for(ks, ctx, &key).await.map_err(|(_, message, _)| {
+            Error::Cleanup {
+                key: key.clone(),
+                message,
+            }
         })?);
     let (deleted, errors) = sync::prune_all(discovery, &inventory, 16).await;
     if !errors.is_empty() {
@@ -711,5 +759,15 @@ mod tests {
         let mut elsewhere = repo;
         elsewhere.metadata.namespace = Some("other".into());
         assert!(map(elsewhere).is_empty());
+    }
+
+    #[test]
+    fn a_unit_with_decryption_is_refused_with_its_own_reason() {
+        let mut ks = unit("a", &[], "repo");
+        assert_eq!(unsupported(&ks), None);
+        ks.spec.decryption = Some(json!({"provider": "sops", "secretRef": {"name": "sops-age"}}));
+        let (why, message) = unsupported(&ks).unwrap();
+        assert_eq!(why, "DecryptionNotSupported");
+        assert!(message.starts_with("spec.decryption is set"), "{message}");
     }
 }

@@ -1,5 +1,10 @@
 //! The `Receiver` controller: each Receiver's token gives its webhook path; the controller
 //! publishes it in `status.webhookPath` with a Ready condition and registers it for the handler.
+//!
+//! The controller also watches Secrets (metadata only) and wakes the Receivers that name a
+//! changed Secret in `spec.secretRef`: a rotated token moves the webhook path, and the handler
+//! can only find a receiver by a path the [`Registry`] already holds, so the registry must follow
+//! the Secret at once rather than at the next resync.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -9,8 +14,9 @@ use futures::StreamExt as _;
 use gitops_core::api::status::{Condition, ConditionStatus, READY, set_condition};
 use gitops_core::api::{Receiver, ReceiverStatus};
 use k8s_openapi::api::core::v1::Secret;
-use kube::api::{Patch, PatchParams};
+use kube::api::{PartialObjectMeta, Patch, PatchParams};
 use kube::runtime::controller::{Action, Controller};
+use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher;
 use kube::{Api, Client, ResourceExt as _};
 
@@ -18,7 +24,8 @@ use super::trigger::now_rfc3339;
 use super::verify::webhook_path;
 use super::{ReceiverKey, Registry};
 
-/// How often a ready receiver is looked at again (a rotated token moves its path).
+/// How often a ready receiver is looked at again (Secret changes wake it at once; this is the
+/// safety net for a missed watch event).
 const RESYNC: Duration = Duration::from_secs(600);
 /// How soon a receiver without a usable token is looked at again.
 const RETRY: Duration = Duration::from_secs(30);
@@ -63,8 +70,16 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + Sync + 'static,
 ) {
     let receivers: Api<Receiver> = Api::all(client.clone());
+    // Metadata only: the controller needs to know that a Secret changed, not its data (it reads
+    // the token itself), and the operator does not keep every Secret of the cluster in memory.
+    let secrets: Api<PartialObjectMeta<Secret>> = Api::all(client.clone());
+    let controller = Controller::new(receivers, watcher::Config::default());
+    let store = controller.store();
     let context = Arc::new(Context { client, registry });
-    Controller::new(receivers, watcher::Config::default())
+    controller
+        .watches(secrets, watcher::Config::default(), move |secret| {
+            referencing(&store.state(), &secret)
+        })
         .graceful_shutdown_on(shutdown)
         .run(reconcile, error_policy, context)
         .for_each(|result| async move {
@@ -74,6 +89,20 @@ pub async fn run(
             }
         })
         .await;
+}
+
+/// The Receivers (among `receivers`) whose `spec.secretRef` names `secret`.
+fn referencing(
+    receivers: &[Arc<Receiver>],
+    secret: &PartialObjectMeta<Secret>,
+) -> Vec<ObjectRef<Receiver>> {
+    let namespace = secret.namespace();
+    let name = secret.name_any();
+    receivers
+        .iter()
+        .filter(|r| r.namespace() == namespace && r.spec.secret_ref.name == name)
+        .map(|r| ObjectRef::from_obj(&**r))
+        .collect()
 }
 
 fn error_policy(receiver: Arc<Receiver>, error: &Error, _: Arc<Context>) -> Action {
@@ -180,5 +209,48 @@ fn ready(status: ConditionStatus, reason: &str, message: String) -> Condition {
         message,
         last_transition_time: now_rfc3339(),
         observed_generation: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn receiver(namespace: &str, name: &str, secret: &str) -> Arc<Receiver> {
+        Arc::new(
+            serde_json::from_value(serde_json::json!({
+                "apiVersion": "gitops.rs/v1alpha1", "kind": "Receiver",
+                "metadata": {"name": name, "namespace": namespace},
+                "spec": {"type": "generic", "secretRef": {"name": secret}, "resources": []},
+            }))
+            .unwrap(),
+        )
+    }
+
+    fn secret(namespace: &str, name: &str) -> PartialObjectMeta<Secret> {
+        serde_json::from_value(serde_json::json!({
+            "apiVersion": "v1", "kind": "Secret",
+            "metadata": {"name": name, "namespace": namespace},
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_secret_wakes_the_receivers_of_its_namespace_that_name_it() {
+        let receivers = [
+            receiver("a", "github", "token"),
+            receiver("a", "gitlab", "token"),
+            receiver("a", "other", "other-token"),
+            receiver("b", "github", "token"),
+        ];
+        let mut woken: Vec<String> = referencing(&receivers, &secret("a", "token"))
+            .into_iter()
+            .map(|r| format!("{}/{}", r.namespace.unwrap_or_default(), r.name))
+            .collect();
+        woken.sort();
+        assert_eq!(woken, ["a/github", "a/gitlab"]);
+        assert!(referencing(&receivers, &secret("c", "token")).is_empty());
     }
 }

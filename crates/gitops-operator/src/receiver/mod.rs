@@ -8,7 +8,8 @@
 //!   warning Event on the Receiver), 200 once the resources are annotated.
 //! - [`run`]: the `Receiver` controller: reads each Receiver's token Secret, publishes its
 //!   `status.webhookPath` and Ready condition, and keeps the [`Registry`] of paths the handler
-//!   serves.
+//!   serves. It watches Secrets too, so a rotated token moves the path at once (the old path
+//!   answers 404, the old token at the new path 401).
 //!
 //! Triggering writes `reconcile.gitops.rs/requestedAt: <now>` on each resource (a merge patch);
 //! the source and unit controllers treat a new value as "reconcile now".

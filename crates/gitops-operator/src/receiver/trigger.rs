@@ -41,6 +41,7 @@ pub enum TriggerError {
 fn api_resource(kind: &str) -> Result<ApiResource, TriggerError> {
     match kind {
         "GitRepository" => Ok(ApiResource::erase::<GitRepository>(&())),
+        "HelmRepository" => Ok(ApiResource::erase::<gitops_core::api::HelmRepository>(&())),
         "Kustomization" => Ok(ApiResource::erase::<Kustomization>(&())),
         "HelmRelease" => Ok(ApiResource::erase::<HelmRelease>(&())),
         other => Err(TriggerError::UnknownKind {

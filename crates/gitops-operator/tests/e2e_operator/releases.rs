@@ -199,3 +199,92 @@ async fn a_failed_upgrade_is_rolled_back_to_the_last_good_revision() {
     .await
     .unwrap();
 }
+
+#[tokio::test]
+async fn release_drift_is_healed_by_default_and_only_reported_in_warn_mode() {
+    let chart = "apiVersion: v2\nname: demo\nversion: 0.1.0\n";
+    let cm = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\ndata:\n  key: desired\n";
+    let mut world = World::new(
+        "op-helm-drift",
+        &[
+            ("charts/demo/Chart.yaml", chart),
+            ("charts/demo/templates/cm.yaml", cm),
+        ],
+    )
+    .await;
+    world.start_operator();
+    world.create_source("1m").await;
+    let releases = world.ns.api::<gitops_core::api::HelmRelease>();
+    let chart_ref = json!({"spec": {"chart": "./charts/demo", "sourceRef": {"kind": "GitRepository", "name": "repo"}}});
+    for (name, detection) in [
+        ("healed", json!({"mode": "enabled"})),
+        ("warned", json!({"mode": "warn"})),
+    ] {
+        let release: gitops_core::api::HelmRelease = serde_json::from_value(json!({
+            "apiVersion": "gitops.rs/v1alpha1", "kind": "HelmRelease",
+            "metadata": {"name": name, "namespace": world.name()},
+            "spec": {"chart": chart_ref, "interval": "2s", "driftDetection": detection},
+        }))
+        .unwrap();
+        releases
+            .create(&PostParams::default(), &release)
+            .await
+            .unwrap();
+    }
+    for name in ["healed", "warned"] {
+        eventually(&format!("{name} installed"), LONG, || async {
+            Ok(world
+                .configmap_data(name)
+                .await
+                .filter(|v| v == "desired")
+                .map(|_| ()))
+        })
+        .await
+        .unwrap();
+    }
+    // Someone edits both ConfigMaps by hand.
+    for name in ["healed", "warned"] {
+        world
+            .configmaps()
+            .patch(
+                name,
+                &PatchParams::apply("someone").force(),
+                &Patch::Apply(json!({
+                    "apiVersion": "v1", "kind": "ConfigMap",
+                    "metadata": {"name": name}, "data": {"key": "edited"},
+                })),
+            )
+            .await
+            .unwrap();
+    }
+    eventually("the default release healed", LONG, || async {
+        Ok(world
+            .configmap_data("healed")
+            .await
+            .filter(|v| v == "desired")
+            .map(|_| ()))
+    })
+    .await
+    .unwrap();
+    let message = eventually("the warn release reports drift", LONG, || async {
+        let status = releases.get("warned").await?.status.unwrap_or_default();
+        Ok(status
+            .conditions
+            .iter()
+            .find(|c| c.type_ == "Drifted" && c.status.as_str() == "True")
+            .map(|c| c.message.clone()))
+    })
+    .await
+    .unwrap();
+    assert!(
+        message.contains(&format!("ConfigMap/{}/warned", world.name())),
+        "{message}"
+    );
+    // Reported, not healed; and still Ready.
+    assert_eq!(
+        world.configmap_data("warned").await.as_deref(),
+        Some("edited")
+    );
+    let status = releases.get("warned").await.unwrap().status.unwrap();
+    assert_eq!(ready(&status.conditions).unwrap().status.as_str(), "True");
+}

@@ -600,6 +600,8 @@ async fn an_included_repository_is_composed_into_the_artifact_and_follows_its_ch
         .unwrap();
     let _operator = Operator::start(world.name(), "gitops-operator");
     let repos = world.ns.api::<GitRepository>();
+    // The including repository and the unit have hour-long intervals: only the change of the
+    // included repository (fetched every second) can wake them within the test.
     for (name, spec) in [
         (
             "lib",
@@ -607,7 +609,7 @@ async fn an_included_repository_is_composed_into_the_artifact_and_follows_its_ch
         ),
         (
             "repo",
-            json!({"url": world.daemon.url("repo"), "interval": "1m",
+            json!({"url": world.daemon.url("repo"), "interval": "1h",
             "include": [{"repository": {"name": "lib"}, "fromPath": "manifests", "toPath": "vendor"}]}),
         ),
     ] {
@@ -618,25 +620,54 @@ async fn an_included_repository_is_composed_into_the_artifact_and_follows_its_ch
         .unwrap();
         repos.create(&PostParams::default(), &repo).await.unwrap();
     }
-    // Drift checks every 2 s re-render the composed artifact.
     world
-        .create_unit("app", json!({"path": "./vendor", "interval": "2s"}))
+        .create_unit("app", json!({"path": "./vendor", "interval": "1h"}))
         .await;
     world.ready_at("app", &world.head()).await;
     assert_eq!(
         world.configmap_data("from-lib").await.as_deref(),
         Some("one")
     );
+    let before = repos
+        .get("repo")
+        .await
+        .unwrap()
+        .status
+        .unwrap()
+        .artifact
+        .unwrap();
     commit(
         &lib,
-        &[(
-            "manifests/cm.yaml",
-            Some(&configmap_yaml("from-lib", "two")),
-        )],
+        &[
+            (
+                "manifests/cm.yaml",
+                Some(&configmap_yaml("from-lib", "two")),
+            ),
+            (
+                "manifests/new.yaml",
+                Some(&configmap_yaml("new-in-lib", "three")),
+            ),
+        ],
     );
+    // Well within the hour: the including artifact holds the new file (same revision, new
+    // digest) and the unit applied it.
     eventually("the included change applied", LONG, || async {
-        Ok((world.configmap_data("from-lib").await.as_deref() == Some("two")).then_some(()))
+        Ok(
+            (world.configmap_data("from-lib").await.as_deref() == Some("two")
+                && world.configmap_data("new-in-lib").await.as_deref() == Some("three"))
+            .then_some(()),
+        )
     })
     .await
     .unwrap();
+    let after = repos
+        .get("repo")
+        .await
+        .unwrap()
+        .status
+        .unwrap()
+        .artifact
+        .unwrap();
+    assert_eq!(after.revision, before.revision);
+    assert_ne!(after.digest, before.digest);
 }

@@ -1,7 +1,8 @@
 //! Helm charts rendered natively, byte for byte like `helm template` (Helm v4.2):
 //! [`chart`] loads a chart (directory or `.tgz`), [`values`] computes values the way Helm does,
 //! [`engine`] executes the templates with the Sprig and Helm functions of [`funcs`], and
-//! [`output`] orders and prints the documents.
+//! [`output`] orders and prints the documents; [`repo`] reads a chart repository's index and
+//! picks a version.
 //!
 //! Hooks keep their `helm.sh/hook` annotation and are returned apart ([`HelmOutput::hooks`]),
 //! after the other objects, so that later stages can order them. CRDs from `crds/` come first.
@@ -14,6 +15,7 @@ mod funcs;
 mod ignore;
 mod objects;
 pub mod output;
+pub mod repo;
 mod schema;
 mod values;
 

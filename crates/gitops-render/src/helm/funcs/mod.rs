@@ -31,6 +31,16 @@ pub(crate) fn semver_valid(v: &str) -> bool {
     semver::parse_version(v).is_some()
 }
 
+/// Semver precedence of two versions; `None` when either is not a version.
+pub(crate) fn semver_cmp(a: &str, b: &str) -> Option<std::cmp::Ordering> {
+    Some(semver::parse_version(a)?.cmp(&semver::parse_version(b)?))
+}
+
+/// Whether `constraint` parses (an empty one does not).
+pub(crate) fn semver_constraint_valid(constraint: &str) -> bool {
+    semver::satisfies(constraint, "0.0.0").is_ok()
+}
+
 /// Whether `version` satisfies the constraint (false for an empty or invalid constraint).
 pub(crate) fn semver_satisfies(constraint: &str, version: &str) -> bool {
     semver::satisfies(constraint, version).unwrap_or(false)

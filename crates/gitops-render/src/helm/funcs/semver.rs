@@ -77,7 +77,8 @@ fn cmp_pre(a: &str, b: &str) -> Ordering {
 }
 
 impl Version {
-    fn cmp(&self, o: &Version) -> Ordering {
+    /// Semver precedence (build metadata ignored).
+    pub(crate) fn cmp(&self, o: &Version) -> Ordering {
         (self.major, self.minor, self.patch)
             .cmp(&(o.major, o.minor, o.patch))
             .then_with(|| cmp_pre(&self.pre, &o.pre))

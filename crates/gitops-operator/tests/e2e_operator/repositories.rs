@@ -1,0 +1,333 @@
+//! HelmReleases whose charts come from a HelmRepository: a chart repository (index.yaml and
+//! chart archives) served by lighttpd on loopback.
+
+use super::*;
+use gitops_core::api::{HelmRelease, HelmRepository};
+use gitops_testenv::git::BasicAuth;
+use gitops_testenv::http::StaticHttp;
+use sha2::Digest as _;
+
+/// A chart repository on disk: packaged chart versions and the index that lists them.
+struct ChartRepoDir {
+    dir: tempfile::TempDir,
+    entries: Vec<Value>,
+}
+
+impl ChartRepoDir {
+    fn new() -> ChartRepoDir {
+        ChartRepoDir {
+            dir: tempfile::tempdir().unwrap(),
+            entries: Vec::new(),
+        }
+    }
+
+    /// Packages chart `demo` at `version` with `templates` (name, text) and lists it.
+    fn publish(&mut self, version: &str, templates: &[(&str, &str)]) {
+        let file = format!("demo-{version}.tgz");
+        let mut builder = tar::Builder::new(flate2::write::GzEncoder::new(
+            Vec::new(),
+            flate2::Compression::fast(),
+        ));
+        let chart = format!("apiVersion: v2\nname: demo\nversion: {version}\n");
+        let values = "greeting: hello\n";
+        let mut files = vec![
+            ("demo/Chart.yaml".to_owned(), chart),
+            ("demo/values.yaml".to_owned(), values.to_owned()),
+        ];
+        for (name, text) in templates {
+            files.push((format!("demo/templates/{name}"), (*text).to_owned()));
+        }
+        for (path, text) in &files {
+            let mut header = tar::Header::new_gnu();
+            header.set_size(text.len() as u64);
+            header.set_mode(0o644);
+            builder
+                .append_data(&mut header, path, text.as_bytes())
+                .unwrap();
+        }
+        let archive = builder.into_inner().unwrap().finish().unwrap();
+        std::fs::write(self.dir.path().join(&file), &archive).unwrap();
+        let digest = hex::encode(sha2::Sha256::digest(&archive));
+        self.entries.push(json!({
+            "apiVersion": "v2", "name": "demo", "version": version,
+            "urls": [file], "digest": digest,
+        }));
+        let index = json!({"apiVersion": "v1", "entries": {"demo": self.entries}});
+        std::fs::write(
+            self.dir.path().join("index.yaml"),
+            serde_json::to_string_pretty(&index).unwrap(),
+        )
+        .unwrap();
+    }
+}
+
+const CONFIGMAP: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\ndata:\n  key: {{ .Values.greeting }}-{{ .Chart.Version }}\n";
+
+#[tokio::test]
+async fn charts_from_a_helm_repository_follow_the_version_range_and_roll_back_with_their_values() {
+    let mut charts = ChartRepoDir::new();
+    charts.publish("1.0.0", &[("cm.yaml", CONFIGMAP)]);
+    charts.publish("1.1.0", &[("cm.yaml", CONFIGMAP)]);
+    let auth = BasicAuth {
+        user: "charts".into(),
+        password: "s3cret".into(),
+    };
+    let server = StaticHttp::start(charts.dir.path(), Some(auth)).unwrap();
+    let mut world = World::new("op-helmrepo", &[("README", "unused\n")]).await;
+    world.start_operator();
+    let secret = json!({
+        "apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": "charts-auth", "namespace": world.name()},
+        "stringData": {"username": "charts", "password": "s3cret"},
+    });
+    world
+        .ns
+        .api::<k8s_openapi::api::core::v1::Secret>()
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(secret).unwrap(),
+        )
+        .await
+        .unwrap();
+    let repo: HelmRepository = serde_json::from_value(json!({
+        "apiVersion": "gitops.rs/v1alpha1", "kind": "HelmRepository",
+        "metadata": {"name": "charts", "namespace": world.name()},
+        "spec": {"url": format!("{}/", server.url()), "interval": "1s", "secretRef": {"name": "charts-auth"}},
+    }))
+    .unwrap();
+    let repos = world.ns.api::<HelmRepository>();
+    repos.create(&PostParams::default(), &repo).await.unwrap();
+    let stored = eventually("the index stored", LONG, || async {
+        let status = repos.get("charts").await?.status.unwrap_or_default();
+        Ok(status
+            .artifact
+            .filter(|_| ready(&status.conditions).is_some_and(|c| c.status.as_str() == "True")))
+    })
+    .await
+    .unwrap();
+    assert!(stored.revision.starts_with("sha256:"), "{stored:?}");
+
+    let release: HelmRelease = serde_json::from_value(json!({
+        "apiVersion": "gitops.rs/v1alpha1", "kind": "HelmRelease",
+        "metadata": {"name": "app", "namespace": world.name()},
+        "spec": {
+            "chart": {"spec": {"chart": "demo", "version": "~1.0", "sourceRef": {"kind": "HelmRepository", "name": "charts"}}},
+            "values": {"greeting": "first"},
+            "timeout": "8s",
+            "upgrade": {"remediation": {"retries": 0, "remediateLastFailure": true}},
+        },
+    }))
+    .unwrap();
+    let releases = world.ns.api::<HelmRelease>();
+    releases
+        .create(&PostParams::default(), &release)
+        .await
+        .unwrap();
+    let applied = |version: &'static str| {
+        let releases = releases.clone();
+        move || {
+            let releases = releases.clone();
+            async move {
+                let status = releases.get("app").await?.status.unwrap_or_default();
+                let ok = ready(&status.conditions).is_some_and(|c| c.status.as_str() == "True")
+                    && status.last_applied_revision.as_deref() == Some(version);
+                Ok(ok.then_some(status))
+            }
+        }
+    };
+    eventually("1.0.0 installed", LONG, applied("1.0.0"))
+        .await
+        .unwrap();
+    assert_eq!(
+        world.configmap_data("app").await.as_deref(),
+        Some("first-1.0.0")
+    );
+
+    // Another range takes the highest version of it that the index has.
+    releases
+        .patch(
+            "app",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"chart": {"spec": {"version": "~1.1"}}}})),
+        )
+        .await
+        .unwrap();
+    eventually("1.1.0 upgraded", LONG, applied("1.1.0"))
+        .await
+        .unwrap();
+    assert_eq!(
+        world.configmap_data("app").await.as_deref(),
+        Some("first-1.1.0")
+    );
+
+    // 1.2.0 adds a Deployment that never becomes ready, and the values change with it: the
+    // failed upgrade is rolled back to 1.1.0 with the values it had.
+    let stuck = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: stuck\nspec:\n  replicas: 1\n  progressDeadlineSeconds: 2\n  selector:\n    matchLabels: {app: stuck}\n  template:\n    metadata:\n      labels: {app: stuck}\n    spec:\n      nodeSelector: {no-such: node}\n      containers:\n      - {name: app, image: registry.invalid/app:1}\n";
+    charts.publish("1.2.0", &[("cm.yaml", CONFIGMAP), ("stuck.yaml", stuck)]);
+    eventually("the new index stored", LONG, || async {
+        let status = repos.get("charts").await?.status.unwrap_or_default();
+        Ok(status
+            .artifact
+            .filter(|a| a.revision != stored.revision)
+            .map(|_| ()))
+    })
+    .await
+    .unwrap();
+    releases
+        .patch(
+            "app",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {
+                "chart": {"spec": {"version": ">=1.1.0"}},
+                "values": {"greeting": "second"},
+            }})),
+        )
+        .await
+        .unwrap();
+    let status = eventually("rolled back", LONG, || async {
+        let status = releases.get("app").await?.status.unwrap_or_default();
+        Ok(ready(&status.conditions)
+            .is_some_and(|c| c.reason == "RolledBack")
+            .then_some(status))
+    })
+    .await
+    .unwrap();
+    assert_eq!(status.last_applied_revision.as_deref(), Some("1.1.0"));
+    assert_eq!(status.last_attempted_revision.as_deref(), Some("1.2.0"));
+    let message = &ready(&status.conditions).unwrap().message;
+    assert!(
+        message.contains("rolled back to 1.1.0 with its values"),
+        "{message}"
+    );
+    assert_eq!(
+        world.configmap_data("app").await.as_deref(),
+        Some("first-1.1.0")
+    );
+    // Each chart version was downloaded once, with the credentials.
+    let requests = server.requests();
+    assert_eq!(requests.matches("demo-1.1.0.tgz").count(), 1, "{requests}");
+    assert!(!requests.contains(" 401 "), "{requests}");
+
+    // A chart the index does not have: Ready=False, and the message says what it has.
+    let missing: HelmRelease = serde_json::from_value(json!({
+        "apiVersion": "gitops.rs/v1alpha1", "kind": "HelmRelease",
+        "metadata": {"name": "missing", "namespace": world.name()},
+        "spec": {"chart": {"spec": {"chart": "nginx", "sourceRef": {"kind": "HelmRepository", "name": "charts"}}}},
+    }))
+    .unwrap();
+    releases
+        .create(&PostParams::default(), &missing)
+        .await
+        .unwrap();
+    let message = eventually("the missing chart reported", LONG, || async {
+        let status = releases.get("missing").await?.status.unwrap_or_default();
+        Ok(ready(&status.conditions)
+            .filter(|c| c.status.as_str() == "False" && c.reason == "ArtifactFailed")
+            .map(|c| c.message.clone()))
+    })
+    .await
+    .unwrap();
+    assert!(
+        message.contains("chart `nginx` is not in the repository index (it has `demo`)"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn a_helm_repository_that_refuses_the_credentials_is_not_ready() {
+    let mut charts = ChartRepoDir::new();
+    charts.publish("1.0.0", &[("cm.yaml", CONFIGMAP)]);
+    let auth = BasicAuth {
+        user: "charts".into(),
+        password: "right".into(),
+    };
+    let server = StaticHttp::start(charts.dir.path(), Some(auth)).unwrap();
+    let mut world = World::new("op-helmrepo-auth", &[("README", "unused\n")]).await;
+    world.start_operator();
+    let repo: HelmRepository = serde_json::from_value(json!({
+        "apiVersion": "gitops.rs/v1alpha1", "kind": "HelmRepository",
+        "metadata": {"name": "charts", "namespace": world.name()},
+        "spec": {"url": server.url(), "interval": "1s"},
+    }))
+    .unwrap();
+    let repos = world.ns.api::<HelmRepository>();
+    repos.create(&PostParams::default(), &repo).await.unwrap();
+    let message = eventually("the refusal reported", LONG, || async {
+        let status = repos.get("charts").await?.status.unwrap_or_default();
+        Ok(ready(&status.conditions)
+            .filter(|c| c.status.as_str() == "False")
+            .map(|c| format!("{}: {}", c.reason, c.message)))
+    })
+    .await
+    .unwrap();
+    assert!(
+        message.starts_with("IndexationFailed: GET")
+            && message.contains("/index.yaml: the server answered 401"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn an_https_helm_repository_is_trusted_through_the_ca_of_cert_secret_ref() {
+    let mut charts = ChartRepoDir::new();
+    charts.publish("1.0.0", &[("cm.yaml", CONFIGMAP)]);
+    let server = StaticHttp::start_tls(charts.dir.path()).unwrap();
+    let ca = std::fs::read_to_string(server.ca_cert().unwrap()).unwrap();
+    let mut world = World::new("op-helmrepo-tls", &[("README", "unused\n")]).await;
+    world.start_operator();
+    let secret = json!({
+        "apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": "charts-ca", "namespace": world.name()},
+        "stringData": {"ca.crt": ca},
+    });
+    world
+        .ns
+        .api::<k8s_openapi::api::core::v1::Secret>()
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(secret).unwrap(),
+        )
+        .await
+        .unwrap();
+    let repos = world.ns.api::<HelmRepository>();
+    for (name, spec) in [
+        ("untrusted", json!({"url": server.url(), "interval": "1m"})),
+        (
+            "trusted",
+            json!({"url": server.url(), "interval": "1m", "certSecretRef": {"name": "charts-ca"}}),
+        ),
+    ] {
+        let repo: HelmRepository = serde_json::from_value(json!({
+            "apiVersion": "gitops.rs/v1alpha1", "kind": "HelmRepository",
+            "metadata": {"name": name, "namespace": world.name()},
+            "spec": spec,
+        }))
+        .unwrap();
+        repos.create(&PostParams::default(), &repo).await.unwrap();
+    }
+    let ready_of = |name: &'static str| {
+        let repos = repos.clone();
+        move || {
+            let repos = repos.clone();
+            async move {
+                let status = repos.get(name).await?.status.unwrap_or_default();
+                Ok(ready(&status.conditions)
+                    .filter(|c| c.reason != "Progressing")
+                    .map(|c| (c.status.as_str().to_owned(), c.message.clone())))
+            }
+        }
+    };
+    let (status, message) = eventually("the trusted repository", LONG, ready_of("trusted"))
+        .await
+        .unwrap();
+    assert_eq!(status, "True", "{message}");
+    assert!(message.contains("stored index with 1 charts"), "{message}");
+    let (status, message) = eventually("the untrusted repository", LONG, ready_of("untrusted"))
+        .await
+        .unwrap();
+    assert_eq!(status, "False", "{message}");
+    assert!(
+        message.contains("/index.yaml") && message.to_lowercase().contains("certificate"),
+        "{message}"
+    );
+}
