@@ -56,6 +56,29 @@ enum Mode {
     Data,
 }
 
+/// What the value of schema keyword `keyword` is: a map of names to schemas, a schema (or a
+/// list of them), or plain data.
+fn keyword_mode(keyword: &str) -> Mode {
+    match keyword {
+        "properties" | "patternProperties" | "definitions" | "$defs" | "dependentSchemas" => {
+            Mode::Names
+        }
+        "items"
+        | "additionalItems"
+        | "additionalProperties"
+        | "not"
+        | "allOf"
+        | "anyOf"
+        | "oneOf"
+        | "if"
+        | "then"
+        | "else"
+        | "contains"
+        | "propertyNames" => Mode::Schema,
+        _ => Mode::Data,
+    }
+}
+
 /// Deserializes a part of the schema document in its mode (as `serde_json::Value` does,
 /// annotations of schema objects skipped).
 struct Part(Mode);
@@ -127,21 +150,7 @@ impl<'de> serde::de::Visitor<'de> for Part {
                         map.next_value::<serde::de::IgnoredAny>()?;
                         continue;
                     }
-                    "properties" | "patternProperties" | "definitions" | "$defs"
-                    | "dependentSchemas" => Mode::Names,
-                    "items"
-                    | "additionalItems"
-                    | "additionalProperties"
-                    | "not"
-                    | "allOf"
-                    | "anyOf"
-                    | "oneOf"
-                    | "if"
-                    | "then"
-                    | "else"
-                    | "contains"
-                    | "propertyNames" => Mode::Schema,
-                    _ => Mode::Data,
+                    keyword => keyword_mode(keyword),
                 },
             };
             let v = map.next_value_seed(Part(mode))?;
@@ -555,23 +564,7 @@ mod parse_tests {
                         )
                     })
                     .map(|(k, x)| {
-                        let mode = match k.as_str() {
-                            "properties" | "patternProperties" | "definitions" | "$defs"
-                            | "dependentSchemas" => Mode::Names,
-                            "items"
-                            | "additionalItems"
-                            | "additionalProperties"
-                            | "not"
-                            | "allOf"
-                            | "anyOf"
-                            | "oneOf"
-                            | "if"
-                            | "then"
-                            | "else"
-                            | "contains"
-                            | "propertyNames" => Mode::Schema,
-                            _ => Mode::Data,
-                        };
+                        let mode = keyword_mode(k);
                         (k.clone(), pruned(x, mode))
                     })
                     .collect(),
