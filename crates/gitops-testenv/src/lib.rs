@@ -6,6 +6,7 @@
 //! * [`git`]: Git servers on 127.0.0.1 — `git daemon` (git://), `git http-backend` behind
 //!   lighttpd (smart HTTP, with or without basic auth) and OpenSSH's `sshd` (ssh://).
 //! * [`http`]: a static file server on 127.0.0.1 (lighttpd), for Helm chart repositories.
+//! * [`registry`]: an OCI registry on 127.0.0.1 (`docker-registry`), for charts in OCI.
 //!
 //! # Lifetime of the control plane
 //!
@@ -24,6 +25,7 @@
 mod cluster;
 pub mod git;
 pub mod http;
+pub mod registry;
 
 use std::future::Future;
 use std::time::{Duration, Instant};

@@ -9,8 +9,8 @@ use super::HelmRepositoryStatus;
 
 use super::LocalObjectReference;
 
-/// A Helm chart repository, as Flux's `HelmRepository` spec (HTTP repositories; `type: oci`
-/// is refused with a clear condition).
+/// A Helm chart repository, as Flux's `HelmRepository` spec: an HTTP repository or an OCI
+/// registry (`type: oci`).
 #[cfg_attr(feature = "cluster", derive(kube::CustomResource))]
 #[cfg_attr(
     feature = "cluster",
@@ -36,7 +36,8 @@ pub struct HelmRepositorySpec {
     /// Repository URL (`https://` or `http://`); the index is `<url>/index.yaml`.
     #[schemars(regex(pattern = r"^(https?|oci)://.+$"))]
     pub url: String,
-    /// `default` (HTTP) or `oci` (not supported).
+    /// `default` (an HTTP repository with an `index.yaml`) or `oci` (charts in an OCI
+    /// registry, `oci://host/path`, listed by tag).
     #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
     /// How often to fetch the index, as a Go duration.
@@ -57,6 +58,9 @@ pub struct HelmRepositorySpec {
     /// Send the credentials to chart URLs on other hosts too (Flux's `passCredentials`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub pass_credentials: bool,
+    /// Talk plain HTTP to an OCI registry (for registries without TLS, on loopback).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub insecure: bool,
     /// Stop fetching.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub suspend: bool,

@@ -1,6 +1,7 @@
 //! The HelmRepository controller: downloads the repository's `index.yaml` on the interval and on
 //! demand, checks that it is an index, stores it under the storage path and reports it as
-//! `status.artifact` (revision and digest: the index's SHA-256). Charts are downloaded later, by
+//! `status.artifact` (revision and digest: the index's SHA-256). An OCI repository has no index:
+//! its settings are checked and it is Ready without an artifact. Charts are downloaded later, by
 //! the releases that use them ([`super::repochart`]).
 
 use std::path::{Path, PathBuf};
@@ -9,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use gitops_core::api::{Artifact, HelmRepository};
 use gitops_core::chartrepo::ChartRepo;
+use gitops_core::chartrepo::oci::OciRepo;
 use k8s_openapi::api::core::v1::Secret;
 use kube::runtime::controller::Action;
 
@@ -52,6 +54,7 @@ pub(crate) async fn reconcile(
     }
     let start = Instant::now();
     let result = match &interval {
+        Ok(_) if is_oci(&repo) => check_oci(&repo, &key.namespace, &ctx).await,
         Ok(_) => store_index(&repo, &key, &ctx).await,
         Err(message) => Err((reason::INVALID_SPEC, message.clone(), true)),
     };
@@ -61,7 +64,18 @@ pub(crate) async fn reconcile(
     let success = result.is_ok();
     let period = interval.unwrap_or(ctx.settings.default_interval);
     let requeue = match result {
-        Ok(stored) => {
+        Ok(None) => {
+            conditions::mark_ready(
+                &mut status.conditions,
+                reason::SUCCEEDED,
+                "OCI repository: charts are pulled by the releases that use them".to_owned(),
+                generation,
+                &timestamp,
+            );
+            status.artifact = None;
+            Action::requeue(period)
+        }
+        Ok(Some(stored)) => {
             let unchanged = old
                 .artifact
                 .as_ref()
@@ -153,7 +167,7 @@ async fn store_index(
     repo: &HelmRepository,
     key: &UnitKey,
     ctx: &Context,
-) -> Result<Stored, Failure> {
+) -> Result<Option<Stored>, Failure> {
     let client = client(repo, &key.namespace, ctx).await?;
     let relative = PathBuf::from("helmrepositories")
         .join(&key.namespace)
@@ -176,11 +190,11 @@ async fn store_index(
                 false,
             )
         })?;
-        Ok(Stored {
+        Ok(Some(Stored {
             revision: format!("sha256:{hex}"),
             path: relative.join(name).to_string_lossy().into_owned(),
             charts: index.entries.len(),
-        })
+        }))
     })
     .await
     .map_err(|e| (INDEX_FAILED, format!("the fetch task failed: {e}"), false))?
@@ -201,6 +215,38 @@ fn write_replacing(dir: &Path, name: &str, body: &[u8]) -> std::io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Whether `repo` is an OCI registry.
+pub(super) fn is_oci(repo: &HelmRepository) -> bool {
+    repo.spec.type_.as_deref() == Some("oci")
+}
+
+/// An OCI repository has no index: its settings are checked, and releases list its tags.
+async fn check_oci(
+    repo: &HelmRepository,
+    namespace: &str,
+    ctx: &Context,
+) -> Result<Option<Stored>, Failure> {
+    oci_client(repo, namespace, ctx).await.map(|_| None)
+}
+
+/// The pull client of an OCI `repo`: URL, `insecure`, timeout, and the credentials and CA of
+/// `spec.secretRef`/`spec.certSecretRef`.
+pub(super) async fn oci_client(
+    repo: &HelmRepository,
+    namespace: &str,
+    ctx: &Context,
+) -> Result<OciRepo, Failure> {
+    let spec = &repo.spec;
+    let mut client = OciRepo::new(&spec.url, spec.insecure)
+        .map_err(|e| (reason::INVALID_SPEC, format!("spec.url: {e}"), true))?;
+    client.timeout = duration::field(spec.timeout.as_deref(), "timeout", Duration::from_secs(60))
+        .map_err(|m| (reason::INVALID_SPEC, m, true))?;
+    let (basic_auth, ca) = credentials(spec, namespace, ctx).await?;
+    client.basic_auth = basic_auth;
+    client.ca_pem = ca;
+    Ok(client)
 }
 
 /// The data of Secret `name`, named by `field`.
@@ -239,28 +285,14 @@ fn ca_of(data: &std::collections::BTreeMap<String, k8s_openapi::ByteString>) -> 
         .map(|v| v.0.clone())
 }
 
-/// The download client of `repo`: URL, timeout, and the credentials and CA of `spec.secretRef`.
-pub(super) async fn client(
-    repo: &HelmRepository,
+/// Basic-auth credentials (`spec.secretRef`: `username`, `password`) and the extra CA
+/// (`ca.crt` of `spec.certSecretRef`, else of `spec.secretRef`).
+async fn credentials(
+    spec: &gitops_core::api::HelmRepositorySpec,
     namespace: &str,
     ctx: &Context,
-) -> Result<ChartRepo, Failure> {
-    let spec = &repo.spec;
-    if spec.type_.as_deref().is_some_and(|t| t != "default") {
-        return Err((
-            reason::INVALID_SPEC,
-            format!(
-                "spec.type `{}` is not supported (expected `default`: an HTTP repository)",
-                spec.type_.as_deref().unwrap_or_default()
-            ),
-            true,
-        ));
-    }
-    let mut client = ChartRepo::new(&spec.url)
-        .map_err(|e| (reason::INVALID_SPEC, format!("spec.url: {e}"), true))?;
-    client.timeout = duration::field(spec.timeout.as_deref(), "timeout", Duration::from_secs(60))
-        .map_err(|m| (reason::INVALID_SPEC, m, true))?;
-    client.pass_credentials = spec.pass_credentials;
+) -> Result<(Option<(String, String)>, Option<Vec<u8>>), Failure> {
+    let (mut basic_auth, mut ca) = (None, None);
     if let Some(secret) = &spec.secret_ref {
         let data = secret_data(ctx, namespace, &secret.name, "spec.secretRef").await?;
         let text = |k: &str| {
@@ -268,7 +300,7 @@ pub(super) async fn client(
                 .map(|v| String::from_utf8_lossy(&v.0).into_owned())
         };
         match (text("username"), text("password")) {
-            (Some(user), Some(password)) => client.basic_auth = Some((user, password)),
+            (Some(user), Some(password)) => basic_auth = Some((user, password)),
             (None, None) => {}
             _ => {
                 return Err((
@@ -282,13 +314,45 @@ pub(super) async fn client(
                 ));
             }
         }
-        client.ca_pem = ca_of(&data);
+        ca = ca_of(&data);
     }
     // Flux's place for TLS settings; only the CA is used (client certificates are not).
     if let Some(secret) = &spec.cert_secret_ref {
         let data = secret_data(ctx, namespace, &secret.name, "spec.certSecretRef").await?;
-        client.ca_pem = ca_of(&data).or(client.ca_pem);
+        ca = ca_of(&data).or(ca);
     }
+    Ok((basic_auth, ca))
+}
+
+/// The download client of `repo`: URL, timeout, and the credentials and CA of `spec.secretRef`.
+pub(super) async fn client(
+    repo: &HelmRepository,
+    namespace: &str,
+    ctx: &Context,
+) -> Result<ChartRepo, Failure> {
+    let spec = &repo.spec;
+    if spec
+        .type_
+        .as_deref()
+        .is_some_and(|t| t != "default" && t != "oci")
+    {
+        return Err((
+            reason::INVALID_SPEC,
+            format!(
+                "spec.type `{}` is not supported (expected `default` or `oci`)",
+                spec.type_.as_deref().unwrap_or_default()
+            ),
+            true,
+        ));
+    }
+    let mut client = ChartRepo::new(&spec.url)
+        .map_err(|e| (reason::INVALID_SPEC, format!("spec.url: {e}"), true))?;
+    client.timeout = duration::field(spec.timeout.as_deref(), "timeout", Duration::from_secs(60))
+        .map_err(|m| (reason::INVALID_SPEC, m, true))?;
+    client.pass_credentials = spec.pass_credentials;
+    let (basic_auth, ca) = credentials(spec, namespace, ctx).await?;
+    client.basic_auth = basic_auth;
+    client.ca_pem = ca;
     Ok(client)
 }
 

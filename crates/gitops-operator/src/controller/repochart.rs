@@ -1,14 +1,15 @@
 //! Where a HelmRelease's chart is on this replica's disk: a path in a GitRepository's artifact,
-//! or a version of a chart of a HelmRepository (chosen in the stored index by
-//! `spec.chart.spec.version`, downloaded once per version and digest, checked against the
-//! index's digest and unpacked under `helmcharts/` in the storage directory).
+//! or a version of a chart of a HelmRepository (chosen by `spec.chart.spec.version` in the
+//! stored index, or among the tags of an OCI repository; downloaded once per version, checked
+//! against the index's or the manifest's digest and unpacked under `helmcharts/` in the
+//! storage directory).
 
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use gitops_core::api::{HelmChartTemplateSpec, HelmRepository};
-use gitops_render::helm::repo::parse_index;
+use gitops_render::helm::repo::{RepoIndex, parse_index};
 
 use super::Context;
 use super::inputs::artifact_of;
@@ -62,6 +63,41 @@ pub(super) async fn locate(
         .await
         .map_err(|e| format!("cannot read {what}: {e}"))?
         .ok_or_else(|| format!("{what} does not exist"))?;
+    let name = spec.chart.clone();
+    let constraint = version
+        .map(str::to_owned)
+        .or_else(|| spec.version.clone())
+        .unwrap_or_default();
+    let values_files = spec.values_files.clone();
+    let cache = ctx.charts_dir();
+    if super::helmrepo::is_oci(&repo) {
+        let client = super::helmrepo::oci_client(&repo, &repo_ns, ctx)
+            .await
+            .map_err(|(_, message, _)| format!("{what}: {message}"))?;
+        let url = repo.spec.url.clone();
+        return tokio::task::spawn_blocking(move || {
+            let tags = client
+                .tags(&name)
+                .map_err(|e| format!("{what}: chart {name}: {e}"))?;
+            let index = RepoIndex::from_tags(&name, &tags);
+            let chosen = index
+                .select(&name, &constraint)
+                .map_err(|e| format!("{what}: {e}"))?;
+            let tag = chosen.urls.first().cloned().unwrap_or_default();
+            let id = format!("{url}\n{name}\n{tag}");
+            let pull = || {
+                client
+                    .pull(&name, &tag)
+                    .map(|(archive, _)| archive)
+                    .map_err(|e| e.to_string())
+            };
+            materialize(&cache, &id, pull, &values_files, &chosen.version)
+                .map(Some)
+                .map_err(|e| format!("{what}: chart {name} {}: {e}", chosen.version))
+        })
+        .await
+        .map_err(|e| format!("the chart download task failed: {e}"))?;
+    }
     let status = repo.status.clone().unwrap_or_default();
     let Some(artifact) = status.artifact else {
         let why = gitops_core::api::status::find_condition(&status.conditions, "Ready")
@@ -76,13 +112,6 @@ pub(super) async fn locate(
     let client = super::helmrepo::client(&repo, &repo_ns, ctx)
         .await
         .map_err(|(_, message, _)| format!("{what}: {message}"))?;
-    let cache = ctx.charts_dir();
-    let name = spec.chart.clone();
-    let constraint = version
-        .map(str::to_owned)
-        .or_else(|| spec.version.clone())
-        .unwrap_or_default();
-    let values_files = spec.values_files.clone();
     let index = match ctx.cached_index(&index_path) {
         Some(index) => index,
         None => {
@@ -109,40 +138,53 @@ pub(super) async fn locate(
             .map_err(|e| format!("{what}: chart {name} {}: {e}", chosen.version))?;
         // Chart versions are immutable by convention; the index's digest, when given, makes
         // it certain.
-        let id = gitops_core::git::digest::sha256_hex(
-            format!(
-                "{url}\n{}\n{}",
-                chosen.version,
-                chosen.digest.as_deref().unwrap_or_default()
-            )
-            .as_bytes(),
+        let id = format!(
+            "{url}\n{}\n{}",
+            chosen.version,
+            chosen.digest.as_deref().unwrap_or_default()
         );
-        let dir = cache.join(&id[..32]);
-        let marker = dir.join(".complete");
-        // A use keeps the chart from garbage collection for a while.
-        if std::fs::File::options()
-            .write(true)
-            .open(&marker)
-            .and_then(|f| f.set_modified(std::time::SystemTime::now()))
-            .is_err()
-        {
-            let (archive, _) = client
+        let fetch = || {
+            client
                 .fetch_chart(&url, chosen.digest.as_deref())
-                .map_err(|e| format!("{what}: chart {name} {}: {e}", chosen.version))?;
-            unpack(&archive, &dir)
-                .map_err(|e| format!("{what}: chart {name} {} from {url}: {e}", chosen.version))?;
-        }
-        let top = top_directory(&dir)
-            .map_err(|e| format!("{what}: chart {name} {}: {e}", chosen.version))?;
-        Ok(Some(LocatedChart {
-            values_files: values_files.iter().map(|f| format!("{top}/{f}")).collect(),
-            root: dir,
-            chart: top,
-            revision: chosen.version.clone(),
-        }))
+                .map(|(archive, _)| archive)
+                .map_err(|e| e.to_string())
+        };
+        materialize(&cache, &id, fetch, &values_files, &chosen.version)
+            .map(Some)
+            .map_err(|e| format!("{what}: chart {name} {} from {url}: {e}", chosen.version))
     })
     .await
     .map_err(|e| format!("the chart download task failed: {e}"))?
+}
+
+/// The chart identified by `id` (its URL and version) unpacked in the cache: downloaded with
+/// `fetch` and unpacked the first time, reused (and kept from garbage collection a while
+/// longer) afterwards.
+fn materialize(
+    cache: &Path,
+    id: &str,
+    fetch: impl FnOnce() -> Result<Vec<u8>, String>,
+    values_files: &[String],
+    version: &str,
+) -> Result<LocatedChart, String> {
+    let hash = gitops_core::git::digest::sha256_hex(id.as_bytes());
+    let dir = cache.join(&hash[..32]);
+    let marker = dir.join(".complete");
+    if std::fs::File::options()
+        .write(true)
+        .open(&marker)
+        .and_then(|f| f.set_modified(std::time::SystemTime::now()))
+        .is_err()
+    {
+        unpack(&fetch()?, &dir)?;
+    }
+    let top = top_directory(&dir)?;
+    Ok(LocatedChart {
+        values_files: values_files.iter().map(|f| format!("{top}/{f}")).collect(),
+        root: dir,
+        chart: top,
+        revision: version.to_owned(),
+    })
 }
 
 /// Unpacks a chart archive (gzipped tar) into `dir`, through a scratch directory renamed at the

@@ -24,28 +24,7 @@ impl ChartRepoDir {
     /// Packages chart `demo` at `version` with `templates` (name, text) and lists it.
     fn publish(&mut self, version: &str, templates: &[(&str, &str)]) {
         let file = format!("demo-{version}.tgz");
-        let mut builder = tar::Builder::new(flate2::write::GzEncoder::new(
-            Vec::new(),
-            flate2::Compression::fast(),
-        ));
-        let chart = format!("apiVersion: v2\nname: demo\nversion: {version}\n");
-        let values = "greeting: hello\n";
-        let mut files = vec![
-            ("demo/Chart.yaml".to_owned(), chart),
-            ("demo/values.yaml".to_owned(), values.to_owned()),
-        ];
-        for (name, text) in templates {
-            files.push((format!("demo/templates/{name}"), (*text).to_owned()));
-        }
-        for (path, text) in &files {
-            let mut header = tar::Header::new_gnu();
-            header.set_size(text.len() as u64);
-            header.set_mode(0o644);
-            builder
-                .append_data(&mut header, path, text.as_bytes())
-                .unwrap();
-        }
-        let archive = builder.into_inner().unwrap().finish().unwrap();
+        let archive = package(version, templates);
         std::fs::write(self.dir.path().join(&file), &archive).unwrap();
         let digest = hex::encode(sha2::Sha256::digest(&archive));
         self.entries.push(json!({
@@ -59,6 +38,32 @@ impl ChartRepoDir {
         )
         .unwrap();
     }
+}
+
+/// Chart `demo` at `version` with `templates` (name, text), packaged as `helm package` does.
+fn package(version: &str, templates: &[(&str, &str)]) -> Vec<u8> {
+    let mut builder = tar::Builder::new(flate2::write::GzEncoder::new(
+        Vec::new(),
+        flate2::Compression::fast(),
+    ));
+    let chart = format!("apiVersion: v2\nname: demo\nversion: {version}\n");
+    let values = "greeting: hello\n";
+    let mut files = vec![
+        ("demo/Chart.yaml".to_owned(), chart),
+        ("demo/values.yaml".to_owned(), values.to_owned()),
+    ];
+    for (name, text) in templates {
+        files.push((format!("demo/templates/{name}"), (*text).to_owned()));
+    }
+    for (path, text) in &files {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(text.len() as u64);
+        header.set_mode(0o644);
+        builder
+            .append_data(&mut header, path, text.as_bytes())
+            .unwrap();
+    }
+    builder.into_inner().unwrap().finish().unwrap()
 }
 
 const CONFIGMAP: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\ndata:\n  key: {{ .Values.greeting }}-{{ .Chart.Version }}\n";
@@ -329,5 +334,82 @@ async fn an_https_helm_repository_is_trusted_through_the_ca_of_cert_secret_ref()
     assert!(
         message.contains("/index.yaml") && message.to_lowercase().contains("certificate"),
         "{message}"
+    );
+}
+
+#[tokio::test]
+async fn charts_from_an_oci_registry_follow_the_version_range() {
+    let registry = gitops_testenv::registry::OciRegistry::start().unwrap();
+    for version in ["1.0.0", "1.1.0", "2.0.0-rc.1"] {
+        registry
+            .push_chart(
+                "charts/demo",
+                version,
+                &package(version, &[("cm.yaml", CONFIGMAP)]),
+            )
+            .unwrap();
+    }
+    let mut world = World::new("op-helmrepo-oci", &[("README", "unused\n")]).await;
+    world.start_operator();
+    let repo: HelmRepository = serde_json::from_value(json!({
+        "apiVersion": "gitops.rs/v1alpha1", "kind": "HelmRepository",
+        "metadata": {"name": "oci", "namespace": world.name()},
+        "spec": {"type": "oci", "url": format!("oci://{}/charts", registry.host()), "insecure": true, "interval": "1m"},
+    }))
+    .unwrap();
+    world
+        .ns
+        .api::<HelmRepository>()
+        .create(&PostParams::default(), &repo)
+        .await
+        .unwrap();
+    let release: HelmRelease = serde_json::from_value(json!({
+        "apiVersion": "gitops.rs/v1alpha1", "kind": "HelmRelease",
+        "metadata": {"name": "app", "namespace": world.name()},
+        "spec": {
+            "chart": {"spec": {"chart": "demo", "version": "~1.0", "sourceRef": {"kind": "HelmRepository", "name": "oci"}}},
+            "values": {"greeting": "oci"},
+        },
+    }))
+    .unwrap();
+    let releases = world.ns.api::<HelmRelease>();
+    releases
+        .create(&PostParams::default(), &release)
+        .await
+        .unwrap();
+    let applied = |version: &'static str| {
+        let releases = releases.clone();
+        move || {
+            let releases = releases.clone();
+            async move {
+                let status = releases.get("app").await?.status.unwrap_or_default();
+                let ok = ready(&status.conditions).is_some_and(|c| c.status.as_str() == "True")
+                    && status.last_applied_revision.as_deref() == Some(version);
+                Ok(ok.then_some(()))
+            }
+        }
+    };
+    eventually("1.0.0 from the registry", LONG, applied("1.0.0"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}\nregistry log:\n{}", registry.log()));
+    assert_eq!(
+        world.configmap_data("app").await.as_deref(),
+        Some("oci-1.0.0")
+    );
+    // The highest release of the range; the pre-release is not taken.
+    releases
+        .patch(
+            "app",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"chart": {"spec": {"version": ">=1.0.0"}}}})),
+        )
+        .await
+        .unwrap();
+    eventually("1.1.0 from the registry", LONG, applied("1.1.0"))
+        .await
+        .unwrap();
+    assert_eq!(
+        world.configmap_data("app").await.as_deref(),
+        Some("oci-1.1.0")
     );
 }

@@ -120,6 +120,30 @@ pub fn parse_index(text: &str) -> Result<RepoIndex, RepoError> {
 }
 
 impl RepoIndex {
+    /// The index of an OCI repository's chart `name` from its tags: each tag that is a version
+    /// (OCI tags write semver's `+` as `_`) is an entry whose one URL is the tag.
+    #[must_use]
+    pub fn from_tags(name: &str, tags: &[String]) -> RepoIndex {
+        let mut versions: Vec<ChartVersion> = tags
+            .iter()
+            .map(|tag| ChartVersion {
+                name: name.to_owned(),
+                version: tag.replace('_', "+"),
+                urls: vec![tag.clone()],
+                ..ChartVersion::default()
+            })
+            .filter(|v| semver_valid(&v.version))
+            .collect();
+        versions.sort_by(|a, b| {
+            semver_cmp(&b.version, &a.version).unwrap_or(std::cmp::Ordering::Equal)
+        });
+        let mut entries = BTreeMap::new();
+        if !versions.is_empty() {
+            entries.insert(name.to_owned(), versions);
+        }
+        RepoIndex { entries }
+    }
+
     /// The version of chart `name` to use for `constraint`, as Helm chooses it: an entry whose
     /// version is exactly the constraint's text, else the highest version satisfying it; an
     /// empty constraint is `*`, which (as every constraint without a pre-release) skips
@@ -261,6 +285,26 @@ generated: 2026-01-01T00:00:00Z
             index.select("podinfo", "latest"),
             Err(RepoError::BadConstraint { .. })
         ));
+    }
+
+    #[test]
+    fn oci_tags_become_versions() {
+        let tags: Vec<String> = ["1.0.0", "1.2.0_build.1", "latest", "1.1.0"]
+            .iter()
+            .map(|t| (*t).to_owned())
+            .collect();
+        let index = RepoIndex::from_tags("podinfo", &tags);
+        assert_eq!(
+            versions(&index, "podinfo"),
+            ["1.2.0+build.1", "1.1.0", "1.0.0"]
+        );
+        let chosen = index.select("podinfo", "~1.2").unwrap();
+        assert_eq!(chosen.urls, ["1.2.0_build.1"]);
+        assert!(
+            RepoIndex::from_tags("x", &["latest".to_owned()])
+                .entries
+                .is_empty()
+        );
     }
 
     #[test]

@@ -1,6 +1,9 @@
 //! The I/O edge of Helm chart repositories: HTTP downloads of a repository's `index.yaml` and
 //! of chart archives, with basic auth, an extra CA, a timeout, a size limit and a digest check.
-//! What the index means (which version to take) is `gitops_render::helm::repo`'s job.
+//! What the index means (which version to take) is `gitops_render::helm::repo`'s job. OCI
+//! registries ([`oci`]) serve charts as artifacts instead, listed by tag.
+
+pub mod oci;
 
 use std::time::Duration;
 
@@ -168,23 +171,7 @@ impl ChartRepo {
     }
 
     fn get(&self, url: &Url, limit: u64) -> Result<Vec<u8>, ChartRepoError> {
-        use std::io::Read as _;
-        crate::git::init_crypto();
-        let shown = redact(url);
-        let transport = |reason: String| ChartRepoError::Transport {
-            url: shown.clone(),
-            reason,
-        };
-        let mut builder = reqwest::blocking::Client::builder()
-            .timeout(self.timeout)
-            .user_agent(concat!("gitops/", env!("CARGO_PKG_VERSION")));
-        if let Some(pem) = &self.ca_pem {
-            let certs = reqwest::Certificate::from_pem_bundle(pem)
-                .map_err(|e| ChartRepoError::Ca(e.to_string()))?;
-            builder = builder.tls_certs_merge(certs);
-        }
-        let client = builder.build().map_err(|e| transport(e.to_string()))?;
-        let mut request = client.get(url.clone());
+        let client = http_client(self.timeout, self.ca_pem.as_deref())?;
         // URL user info is credentials too; it is sent as basic auth and never shown.
         let from_url = (!url.username().is_empty()).then(|| {
             (
@@ -193,49 +180,114 @@ impl ChartRepo {
             )
         });
         let same_host = url.host_str() == self.url.host_str() && url.port() == self.url.port();
-        if let Some((user, password)) = from_url.or_else(|| {
+        let auth = match from_url.or_else(|| {
             self.basic_auth
                 .clone()
                 .filter(|_| same_host || self.pass_credentials)
         }) {
-            request = request.basic_auth(user, Some(password));
-        }
-        let response = request.send().map_err(|e| transport(chain(&e)))?;
-        let status = response.status();
-        if !status.is_success() {
-            return Err(ChartRepoError::Status {
-                url: shown,
-                status: status.as_u16(),
-            });
-        }
-        let too_large = || ChartRepoError::TooLarge {
-            url: shown.clone(),
-            limit,
+            Some((user, password)) => Auth::Basic(user, password),
+            None => Auth::None,
         };
-        if response.content_length().is_some_and(|n| n > limit) {
-            return Err(too_large());
-        }
-        let mut body = Vec::new();
-        response
-            .take(limit + 1)
-            .read_to_end(&mut body)
-            .map_err(|e| transport(e.to_string()))?;
-        if body.len() as u64 > limit {
-            return Err(too_large());
-        }
-        Ok(body)
+        let response = send(&client, url, &auth, None)?;
+        read_body(response, url, limit)
     }
 }
 
+/// How a request authenticates.
+#[derive(Debug, Clone)]
+pub(crate) enum Auth {
+    None,
+    Basic(String, String),
+    Bearer(String),
+}
+
+/// A blocking HTTP client with `timeout` and, when given, an extra CA (PEM).
+pub(crate) fn http_client(
+    timeout: Duration,
+    ca_pem: Option<&[u8]>,
+) -> Result<reqwest::blocking::Client, ChartRepoError> {
+    crate::git::init_crypto();
+    let mut builder = reqwest::blocking::Client::builder()
+        .timeout(timeout)
+        .user_agent(concat!("gitops/", env!("CARGO_PKG_VERSION")));
+    if let Some(pem) = ca_pem {
+        let certs = reqwest::Certificate::from_pem_bundle(pem)
+            .map_err(|e| ChartRepoError::Ca(e.to_string()))?;
+        builder = builder.tls_certs_merge(certs);
+    }
+    builder.build().map_err(|e| ChartRepoError::Transport {
+        url: String::new(),
+        reason: e.to_string(),
+    })
+}
+
+/// Sends a GET with `auth` and the `Accept` header `accept`; the response whatever its status.
+pub(crate) fn send(
+    client: &reqwest::blocking::Client,
+    url: &Url,
+    auth: &Auth,
+    accept: Option<&str>,
+) -> Result<reqwest::blocking::Response, ChartRepoError> {
+    let mut request = client.get(url.clone());
+    request = match auth {
+        Auth::None => request,
+        Auth::Basic(user, password) => request.basic_auth(user, Some(password)),
+        Auth::Bearer(token) => request.bearer_auth(token),
+    };
+    if let Some(accept) = accept {
+        request = request.header(reqwest::header::ACCEPT, accept);
+    }
+    request.send().map_err(|e| ChartRepoError::Transport {
+        url: redact(url),
+        reason: chain(&e),
+    })
+}
+
+/// The body of a successful response, at most `limit` bytes; other statuses are errors.
+pub(crate) fn read_body(
+    response: reqwest::blocking::Response,
+    url: &Url,
+    limit: u64,
+) -> Result<Vec<u8>, ChartRepoError> {
+    use std::io::Read as _;
+    let shown = redact(url);
+    let status = response.status();
+    if !status.is_success() {
+        return Err(ChartRepoError::Status {
+            url: shown,
+            status: status.as_u16(),
+        });
+    }
+    let too_large = || ChartRepoError::TooLarge {
+        url: shown.clone(),
+        limit,
+    };
+    if response.content_length().is_some_and(|n| n > limit) {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    response
+        .take(limit + 1)
+        .read_to_end(&mut body)
+        .map_err(|e| ChartRepoError::Transport {
+            url: shown.clone(),
+            reason: e.to_string(),
+        })?;
+    if body.len() as u64 > limit {
+        return Err(too_large());
+    }
+    Ok(body)
+}
+
 /// A URL without its user info, for messages.
-fn redact(url: &Url) -> String {
+pub(crate) fn redact(url: &Url) -> String {
     let mut shown = url.clone();
     let _ = shown.set_username("");
     let _ = shown.set_password(None);
     shown.to_string()
 }
 
-fn chain(e: &dyn std::error::Error) -> String {
+pub(crate) fn chain(e: &dyn std::error::Error) -> String {
     let mut out = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {
