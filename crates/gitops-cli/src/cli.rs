@@ -687,6 +687,35 @@ pub(crate) struct BuildArgs {
     /// the error (as `helm template --debug`)
     #[arg(long)]
     pub(crate) debug: bool,
+    #[command(flatten)]
+    pub(crate) chart_source: ChartSourceArgs,
+}
+
+/// Where a chart named on the command line comes from, as `helm template --repo` or an
+/// `oci://` reference: downloaded into the cache directory, then rendered.
+#[derive(Debug, Args, Default)]
+#[command(next_help_heading = "Helm chart repositories")]
+pub(crate) struct ChartSourceArgs {
+    /// The chart repository (`https://...`, with an `index.yaml`): PATH is then a chart name
+    /// in it. An `oci://host/path/chart` PATH needs no repository
+    #[arg(long = "repo", value_name = "URL")]
+    pub(crate) repo: Option<String>,
+    /// The chart version or semver range (`1.2.3`, `~1.2`, `>=1 <2`); the highest release when
+    /// absent
+    #[arg(long = "chart-version", value_name = "RANGE")]
+    pub(crate) chart_version: Option<String>,
+    /// Basic-auth user name for the repository or registry
+    #[arg(long, value_name = "USER", requires = "password")]
+    pub(crate) username: Option<String>,
+    /// Basic-auth password
+    #[arg(long, value_name = "PASSWORD")]
+    pub(crate) password: Option<String>,
+    /// An extra CA certificate (PEM) to trust
+    #[arg(long, value_name = "FILE")]
+    pub(crate) ca_file: Option<PathBuf>,
+    /// Talk plain HTTP to an OCI registry
+    #[arg(long)]
+    pub(crate) plain_http: bool,
 }
 
 /// `--load-restrictor` values, as kustomize names them.

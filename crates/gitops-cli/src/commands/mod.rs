@@ -3,6 +3,7 @@
 mod apply;
 mod bootstrap;
 mod build;
+mod chart_url;
 mod convert;
 mod diff;
 mod fetch;
@@ -45,6 +46,9 @@ impl From<ExitStatus> for ExitCode {
 
 pub(crate) fn run(mut cli: Cli, printer: &Arc<Printer>) -> anyhow::Result<ExitStatus> {
     git_url::localize(&mut cli.command)?;
+    if let Command::Build(args) = &mut cli.command {
+        chart_url::localize(args)?;
+    }
     match cli.command {
         Command::Build(args) => build::run(&args, printer),
         Command::Graph(args) => graph::run(&args, printer),

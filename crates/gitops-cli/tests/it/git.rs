@@ -516,3 +516,95 @@ mod e2e {
         }
     }
 }
+
+/// `gitops build CHART --repo URL` and `gitops build oci://...`: the chart is downloaded from a
+/// chart repository (lighttpd on loopback) or an OCI registry (docker-registry on loopback) and
+/// renders exactly as the same chart from its directory.
+#[cfg(feature = "e2e-git")]
+mod charts {
+    use std::process::Command;
+
+    use gitops_testenv::http::StaticHttp;
+    use gitops_testenv::registry::OciRegistry;
+
+    use super::gitops_cached;
+    use crate::common::workspace_root;
+
+    /// `fixtures/helm/dicts` packaged as `helm package` does (top directory `dicts/`).
+    fn package(dir: &std::path::Path) -> Vec<u8> {
+        let out = dir.join("dicts-0.1.0.tgz");
+        let status = Command::new("tar")
+            .arg("-C")
+            .arg(workspace_root().join("fixtures/helm"))
+            .arg("-czf")
+            .arg(&out)
+            .arg("dicts")
+            .status()
+            .unwrap();
+        assert!(status.success());
+        std::fs::read(out).unwrap()
+    }
+
+    fn stdout(cmd: &mut Command) -> String {
+        let output = cmd.output().unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap()
+    }
+
+    #[test]
+    fn charts_from_a_repository_or_a_registry_render_as_from_their_directory() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cache = tmp.path().join("cache");
+        let served = tmp.path().join("served");
+        std::fs::create_dir_all(&served).unwrap();
+        let archive = package(&served);
+        std::fs::write(
+            served.join("index.yaml"),
+            "apiVersion: v1\nentries:\n  dicts:\n  - name: dicts\n    version: 0.1.0\n    urls: [dicts-0.1.0.tgz]\n  - name: dicts\n    version: 0.2.0-rc.1\n    urls: [missing.tgz]\n",
+        )
+        .unwrap();
+        let local = stdout(&mut gitops_cached(
+            &cache,
+            &["build", "fixtures/helm/dicts"],
+        ));
+        assert!(local.contains("# Source: dicts/templates/"), "{local}");
+
+        let http = StaticHttp::start(&served, None).unwrap();
+        let repo = http.url();
+        let from_repo = stdout(&mut gitops_cached(
+            &cache,
+            &["build", "dicts", "--repo", &repo, "--chart-version", "~0.1"],
+        ));
+        assert_eq!(from_repo, local);
+        // A version the index does not have: the error names what it has.
+        let output = gitops_cached(
+            &cache,
+            &["build", "dicts", "--repo", &repo, "--chart-version", ">=1"],
+        )
+        .output()
+        .unwrap();
+        assert_eq!(output.status.code(), Some(1));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains(
+                "no version of chart `dicts` satisfies `>=1` (the index has `0.2.0-rc.1`, `0.1.0`)"
+            ),
+            "{stderr}"
+        );
+
+        let registry = OciRegistry::start().unwrap();
+        registry
+            .push_chart("charts/dicts", "0.1.0", &archive)
+            .unwrap();
+        let reference = format!("oci://{}/charts/dicts", registry.host());
+        let from_registry = stdout(&mut gitops_cached(
+            &cache,
+            &["build", &reference, "--plain-http"],
+        ));
+        assert_eq!(from_registry, local);
+    }
+}
