@@ -239,7 +239,7 @@ pub(crate) fn send(
     }
     request.send().map_err(|e| ChartRepoError::Transport {
         url: redact(url),
-        reason: chain(&e),
+        reason: crate::git::error::chain_text(&e),
     })
 }
 
@@ -285,20 +285,6 @@ pub(crate) fn redact(url: &Url) -> String {
     let _ = shown.set_username("");
     let _ = shown.set_password(None);
     shown.to_string()
-}
-
-pub(crate) fn chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !out.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        source = s.source();
-    }
-    out
 }
 
 #[cfg(test)]

@@ -26,7 +26,7 @@
 
 mod credentials;
 pub mod digest;
-mod error;
+pub(crate) mod error;
 mod export;
 mod fetch;
 pub mod ignore;

@@ -66,6 +66,25 @@ fn package(version: &str, templates: &[(&str, &str)]) -> Vec<u8> {
     builder.into_inner().unwrap().finish().unwrap()
 }
 
+/// A check for `eventually`: release `app` is Ready with chart `version` applied.
+fn applied(
+    releases: &Api<HelmRelease>,
+    version: &'static str,
+) -> impl FnMut() -> std::pin::Pin<
+    Box<dyn std::future::Future<Output = anyhow::Result<Option<()>>> + Send>,
+> {
+    let releases = releases.clone();
+    move || {
+        let releases = releases.clone();
+        Box::pin(async move {
+            let status = releases.get("app").await?.status.unwrap_or_default();
+            let ok = ready(&status.conditions).is_some_and(|c| c.status.as_str() == "True")
+                && status.last_applied_revision.as_deref() == Some(version);
+            Ok(ok.then_some(()))
+        })
+    }
+}
+
 const CONFIGMAP: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\ndata:\n  key: {{ .Values.greeting }}-{{ .Chart.Version }}\n";
 
 #[tokio::test]
@@ -128,18 +147,7 @@ async fn charts_from_a_helm_repository_follow_the_version_range_and_roll_back_wi
         .create(&PostParams::default(), &release)
         .await
         .unwrap();
-    let applied = |version: &'static str| {
-        let releases = releases.clone();
-        move || {
-            let releases = releases.clone();
-            async move {
-                let status = releases.get("app").await?.status.unwrap_or_default();
-                let ok = ready(&status.conditions).is_some_and(|c| c.status.as_str() == "True")
-                    && status.last_applied_revision.as_deref() == Some(version);
-                Ok(ok.then_some(status))
-            }
-        }
-    };
+    let applied = |version: &'static str| applied(&releases, version);
     eventually("1.0.0 installed", LONG, applied("1.0.0"))
         .await
         .unwrap();
@@ -377,18 +385,7 @@ async fn charts_from_an_oci_registry_follow_the_version_range() {
         .create(&PostParams::default(), &release)
         .await
         .unwrap();
-    let applied = |version: &'static str| {
-        let releases = releases.clone();
-        move || {
-            let releases = releases.clone();
-            async move {
-                let status = releases.get("app").await?.status.unwrap_or_default();
-                let ok = ready(&status.conditions).is_some_and(|c| c.status.as_str() == "True")
-                    && status.last_applied_revision.as_deref() == Some(version);
-                Ok(ok.then_some(()))
-            }
-        }
-    };
+    let applied = |version: &'static str| applied(&releases, version);
     eventually("1.0.0 from the registry", LONG, applied("1.0.0"))
         .await
         .unwrap_or_else(|e| panic!("{e}\nregistry log:\n{}", registry.log()));
