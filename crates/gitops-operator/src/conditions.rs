@@ -83,6 +83,34 @@ pub fn mark_ready(
     status::remove_condition(conditions, STALLED);
 }
 
+/// Drift found by a comparison with the cluster: `Drifted=True` naming the drifted objects (and
+/// how many could not be compared), or no `Drifted` condition when there was none.
+pub fn mark_drift(
+    conditions: &mut Vec<Condition>,
+    drifted: &[String],
+    errors: &[String],
+    generation: Option<i64>,
+    now: &str,
+) {
+    if drifted.is_empty() && errors.is_empty() {
+        status::remove_condition(conditions, DRIFTED);
+        return;
+    }
+    let mut message = format!("{} objects drifted: {}", drifted.len(), drifted.join(", "));
+    if !errors.is_empty() {
+        message.push_str(&format!("; {} could not be compared", errors.len()));
+    }
+    set(
+        conditions,
+        DRIFTED,
+        ConditionStatus::True,
+        reason::DRIFT_DETECTED,
+        message,
+        generation,
+        now,
+    );
+}
+
 /// A reconciliation failed and will be retried: `Ready=False`; `Stalled=True` too when
 /// `stalled` (nothing changes without a change to the object or its source).
 pub fn mark_failed(
@@ -230,6 +258,22 @@ pub fn transitions(old: &[Condition], new: &[Condition]) -> Vec<Transition> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn drift_names_the_objects_and_goes_away_when_nothing_drifted() {
+        let mut c = Vec::new();
+        let drifted = ["v1/ConfigMap/apps/web changed".to_owned()];
+        mark_drift(&mut c, &drifted, &["timeout".to_owned()], Some(2), "t1");
+        let found = status::find_condition(&c, DRIFTED).unwrap();
+        assert_eq!(found.status, ConditionStatus::True);
+        assert_eq!(found.reason, reason::DRIFT_DETECTED);
+        assert_eq!(
+            found.message,
+            "1 objects drifted: v1/ConfigMap/apps/web changed; 1 could not be compared"
+        );
+        mark_drift(&mut c, &[], &[], Some(2), "t2");
+        assert!(status::find_condition(&c, DRIFTED).is_none());
+    }
 
     #[test]
     fn ready_clears_reconciling_and_stalled() {

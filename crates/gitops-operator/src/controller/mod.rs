@@ -288,8 +288,12 @@ pub(crate) enum Error {
         source: kube::Error,
     },
     /// Pruning on deletion failed; the finalizer stays until it succeeds.
-    #[error("cannot prune the objects of Kustomization {key} on deletion: {message}")]
-    Cleanup { key: UnitKey, message: String },
+    #[error("cannot prune the objects of {kind} {key} on deletion: {message}")]
+    Cleanup {
+        kind: &'static str,
+        key: UnitKey,
+        message: String,
+    },
     /// Adding or removing the finalizer failed.
     #[error("finalizer of {kind} {key}: {message}")]
     Finalizer {
@@ -297,6 +301,54 @@ pub(crate) enum Error {
         key: UnitKey,
         message: String,
     },
+}
+
+/// Deletion of a unit or release (`object`, of `kind`) that applied `inventory`: prunes it
+/// through the cluster of `kube_config` (impersonating `account`), with the rules of
+/// [`sync::prune_all`], and records an Event with `reason`. When the kubeconfig Secret is gone,
+/// nothing is pruned (see [`remote::prune_impossible`]); a failure keeps the finalizer.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn prune_on_deletion(
+    ctx: &Context,
+    object: &k8s_openapi::api::core::v1::ObjectReference,
+    kind: &'static str,
+    key: &UnitKey,
+    kube_config: Option<&serde_json::Value>,
+    account: Option<&str>,
+    inventory: &gitops_core::inventory::Inventory,
+    reason: &str,
+) -> Result<kube::runtime::controller::Action, Error> {
+    let done = kube::runtime::controller::Action::await_change();
+    let entries = inventory.entries.len();
+    if remote::prune_impossible(ctx, object, &key.namespace, kube_config, entries).await {
+        return Ok(done);
+    }
+    let failed = |message: String| Error::Cleanup {
+        kind,
+        key: key.clone(),
+        message,
+    };
+    let client = remote::client(ctx, &key.namespace, kube_config, account)
+        .await
+        .map_err(|(_, message, _)| failed(message))?;
+    let (deleted, errors) =
+        sync::prune_all(gitops_core::cluster::Discovery::new(client), inventory, 16).await;
+    if !errors.is_empty() {
+        return Err(failed(errors.join("; ")));
+    }
+    let n = deleted.count(gitops_core::changeset::Action::Deleted);
+    ctx.observer.add_pruned(kind, n as u64);
+    tracing::info!(kind, namespace = %key.namespace, name = %key.name, pruned = n, "pruned on deletion");
+    events::publish(
+        ctx,
+        object,
+        true,
+        reason,
+        "Delete",
+        &format!("pruned {n} objects on deletion"),
+    )
+    .await;
+    Ok(done)
 }
 
 /// Runs both controllers until `stop` completes.

@@ -27,7 +27,7 @@ use super::release_drift::{self, DriftMode, drift_mode};
 use super::repochart::locate;
 use super::rollback::{Rollback, remember_good};
 use super::sync::{self, HealthChecks, UnitSync};
-use super::{Context, Error, FIELD_MANAGER, chain, events, now};
+use super::{Context, Error, FIELD_MANAGER, chain, now};
 use crate::conditions::{self, reason};
 use crate::deps::{self, DependencyGraph, DependencyState, DependencyView, UnitKey};
 use crate::duration;
@@ -676,42 +676,17 @@ async fn cleanup(hr: &HelmRelease, ctx: &Context) -> Result<Action, Error> {
     if hr.spec.suspend || inventory.is_empty() {
         return Ok(Action::await_change());
     }
-    if super::remote::prune_impossible(
+    super::prune_on_deletion(
         ctx,
         &hr.object_ref(&()),
-        &key.namespace,
+        KIND,
+        &key,
         hr.spec.kube_config.as_ref(),
-        inventory.entries.len(),
+        hr.spec.service_account_name.as_deref(),
+        &inventory,
+        "Uninstalled",
     )
     .await
-    {
-        return Ok(Action::await_change());
-    }
-    let client = client_for(hr, ctx, &key)
-        .await
-        .map_err(|(_, message, _)| Error::Cleanup {
-            key: key.clone(),
-            message,
-        })?;
-    let (deleted, errors) = sync::prune_all(Discovery::new(client), &inventory, 16).await;
-    if !errors.is_empty() {
-        return Err(Error::Cleanup {
-            key,
-            message: errors.join("; "),
-        });
-    }
-    let n = deleted.count(gitops_core::changeset::Action::Deleted);
-    ctx.observer.add_pruned(KIND, n as u64);
-    events::publish(
-        ctx,
-        &hr.object_ref(&()),
-        true,
-        "Uninstalled",
-        "Delete",
-        &format!("pruned {n} objects on deletion"),
-    )
-    .await;
-    Ok(Action::await_change())
 }
 
 async fn write_status(

@@ -5,14 +5,13 @@
 //! changes. `spec.driftPolicy` (`heal`, `report`), the units' field, is accepted as well.
 
 use gitops_core::Object;
+use gitops_core::api::DriftPolicy;
 use gitops_core::api::HelmReleaseStatus;
-use gitops_core::api::status::{DRIFTED, remove_condition};
-use gitops_core::api::{ConditionStatus, DriftPolicy};
 use gitops_core::cluster::{ApplyOptions, Discovery};
 use serde_json::Value;
 
 use super::{FIELD_MANAGER, now, sync};
-use crate::conditions::{self, reason};
+use crate::conditions;
 
 /// What an interval run does with a release that nothing changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,17 +69,10 @@ pub(super) async fn report(
         options,
     )
     .await;
-    if drifted.is_empty() && errors.is_empty() {
-        remove_condition(&mut status.conditions, DRIFTED);
-        return;
-    }
-    let message = sync::drift_message(&drifted, &errors);
-    conditions::set(
+    conditions::mark_drift(
         &mut status.conditions,
-        DRIFTED,
-        ConditionStatus::True,
-        reason::DRIFT_DETECTED,
-        message,
+        &drifted,
+        &errors,
         generation,
         &now(),
     );

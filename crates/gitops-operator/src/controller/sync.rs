@@ -206,16 +206,6 @@ pub(crate) async fn drifted(
     .unwrap_or_else(|| (Vec::new(), vec!["the diff task stopped".to_owned()]))
 }
 
-/// The `Drifted` condition's message: how many objects drifted and which, and how many could
-/// not be compared.
-pub(crate) fn drift_message(drifted: &[String], errors: &[String]) -> String {
-    let mut message = format!("{} objects drifted: {}", drifted.len(), drifted.join(", "));
-    if !errors.is_empty() {
-        message.push_str(&format!("; {} could not be compared", errors.len()));
-    }
-    message
-}
-
 fn union(a: &Inventory, b: &Inventory) -> Inventory {
     let mut entries = a.entries.clone();
     entries.extend(b.entries.iter().cloned());

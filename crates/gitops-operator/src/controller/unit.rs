@@ -472,19 +472,12 @@ async fn run_unit(
             tracing::warn!(%key, error = %e, "cannot compare an object with the cluster");
         }
         ctx.remember(KIND, key, true);
-        if drifted.is_empty() && errors.is_empty() {
-            remove_condition(&mut status.conditions, DRIFTED);
-            return outcome(status, true, Action::requeue(times.interval), 0, 0);
-        }
-        let policy = ks.spec.drift_policy.unwrap_or_default();
-        if policy == DriftPolicy::Report {
-            let message = sync::drift_message(&drifted, &errors);
-            conditions::set(
+        let nothing = drifted.is_empty() && errors.is_empty();
+        if nothing || ks.spec.drift_policy.unwrap_or_default() == DriftPolicy::Report {
+            conditions::mark_drift(
                 &mut status.conditions,
-                DRIFTED,
-                ConditionStatus::True,
-                reason::DRIFT_DETECTED,
-                message,
+                &drifted,
+                &errors,
                 generation,
                 &now(),
             );
@@ -630,44 +623,17 @@ async fn cleanup(ks: &Kustomization, ctx: &Context) -> Result<Action, Error> {
     if !ks.spec.prune || ks.spec.suspend || inventory.is_empty() {
         return Ok(Action::await_change());
     }
-    if super::remote::prune_impossible(
+    super::prune_on_deletion(
         ctx,
         &ks.object_ref(&()),
-        &key.namespace,
+        KIND,
+        &key,
         ks.spec.kube_config.as_ref(),
-        inventory.entries.len(),
+        ks.spec.service_account_name.as_deref(),
+        &inventory,
+        "Pruned",
     )
     .await
-    {
-        return Ok(Action::await_change());
-    }
-    let discovery =
-        Discovery::new(client_for(ks, ctx, &key).await.map_err(|(_, message, _)| {
-            Error::Cleanup {
-                key: key.clone(),
-                message,
-            }
-        })?);
-    let (deleted, errors) = sync::prune_all(discovery, &inventory, 16).await;
-    if !errors.is_empty() {
-        return Err(Error::Cleanup {
-            key,
-            message: errors.join("; "),
-        });
-    }
-    let n = deleted.count(gitops_core::changeset::Action::Deleted);
-    ctx.observer.add_pruned(KIND, n as u64);
-    tracing::info!(kind = KIND, namespace = %key.namespace, name = %key.name, pruned = n, "pruned on deletion");
-    events::publish(
-        ctx,
-        &ks.object_ref(&()),
-        true,
-        "Pruned",
-        "Delete",
-        &format!("pruned {n} objects on deletion"),
-    )
-    .await;
-    Ok(Action::await_change())
 }
 
 async fn write_status(
