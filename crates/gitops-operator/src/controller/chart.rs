@@ -108,17 +108,17 @@ pub(super) async fn render(
         .iter()
         .map(|f| root.join(f.trim_start_matches("./")))
         .collect();
-    let values = values.to_owned();
+    let values = match serde_json::from_str::<Value>(values) {
+        Ok(Value::Object(map)) => map,
+        Ok(_) => Map::new(),
+        Err(e) => return Err(format!("the merged values are not JSON: {e}")),
+    };
     tokio::task::spawn_blocking(move || -> Result<(Vec<Object>, Vec<Hook>), String> {
-        let scratch =
-            tempfile::tempdir().map_err(|e| format!("cannot create a scratch directory: {e}"))?;
-        let inline = scratch.path().join("values.json");
-        std::fs::write(&inline, values).map_err(|e| format!("cannot write the values: {e}"))?;
         let mut options = HelmOptions::default();
         options.release_name = release;
         options.namespace = namespace;
         options.values_files = files;
-        options.values_files.push(inline);
+        options.values = values;
         let output = render_chart(&chart_dir, &options)
             .map_err(|e| format!("render failed: {}", chain(&e)))?;
         split(&output).map_err(|e| format!("render failed: {e}"))
