@@ -51,6 +51,10 @@ fn package(version: &str, templates: &[(&str, &str)]) -> Vec<u8> {
     let mut files = vec![
         ("demo/Chart.yaml".to_owned(), chart),
         ("demo/values.yaml".to_owned(), values.to_owned()),
+        (
+            "demo/values-prod.yaml".to_owned(),
+            "greeting: prod\n".to_owned(),
+        ),
     ];
     for (name, text) in templates {
         files.push((format!("demo/templates/{name}"), (*text).to_owned()));
@@ -375,8 +379,7 @@ async fn charts_from_an_oci_registry_follow_the_version_range() {
         "apiVersion": "gitops.rs/v1alpha1", "kind": "HelmRelease",
         "metadata": {"name": "app", "namespace": world.name()},
         "spec": {
-            "chart": {"spec": {"chart": "demo", "version": "~1.0", "sourceRef": {"kind": "HelmRepository", "name": "oci"}}},
-            "values": {"greeting": "oci"},
+            "chart": {"spec": {"chart": "demo", "version": "~1.0", "valuesFiles": ["values-prod.yaml"], "sourceRef": {"kind": "HelmRepository", "name": "oci"}}},
         },
     }))
     .unwrap();
@@ -391,9 +394,10 @@ async fn charts_from_an_oci_registry_follow_the_version_range() {
         .unwrap_or_else(|e| panic!("{e}\nregistry log:\n{}", registry.log()));
     assert_eq!(
         world.configmap_data("app").await.as_deref(),
-        Some("oci-1.0.0")
+        Some("prod-1.0.0")
     );
-    // The highest release of the range; the pre-release is not taken.
+    // The chart's values file was merged (valuesFiles are paths in the chart). Now the highest
+    // release of the range; the pre-release is not taken.
     releases
         .patch(
             "app",
@@ -407,6 +411,6 @@ async fn charts_from_an_oci_registry_follow_the_version_range() {
         .unwrap();
     assert_eq!(
         world.configmap_data("app").await.as_deref(),
-        Some("oci-1.1.0")
+        Some("prod-1.1.0")
     );
 }
