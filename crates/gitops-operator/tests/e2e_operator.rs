@@ -287,6 +287,8 @@ fn configmap_yaml(name: &str, value: &str) -> String {
 
 #[path = "e2e_operator/fixtures.rs"]
 mod fixtures;
+#[path = "e2e_operator/isolation.rs"]
+mod isolation;
 #[path = "e2e_operator/operations.rs"]
 mod operations;
 #[path = "e2e_operator/releases.rs"]
