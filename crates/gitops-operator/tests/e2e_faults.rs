@@ -161,3 +161,45 @@ async fn operator_sigkilled_mid_reconcile_and_restarted() {
     assert_eq!(values.len(), 1000, "every object Git declares is there");
     drop(world.operator.take());
 }
+
+#[tokio::test]
+async fn git_server_gone_during_a_change() {
+    let _turn = TURN.lock().await;
+    let mut world = World::new("fault-git", &[("app/cms.yaml", &configmaps(20, "one"))]).await;
+    world.start_operator();
+    world.create_source("1s").await;
+    world
+        .create_unit(
+            "app",
+            json!({"path": "./app", "interval": "20s", "prune": true}),
+        )
+        .await;
+    let first = world.head();
+    world.ready_at("app", &first).await;
+    world.daemon.stop();
+    let second = world.commit(&[("app/cms.yaml", Some(&configmaps(20, "two")))]);
+    // The source reports the failed fetch; the unit keeps what it applied.
+    let sources = world.ns.api::<GitRepository>();
+    eventually(
+        "GitRepository Ready=False while Git is gone",
+        LONG,
+        || async {
+            let repo = sources.get("repo").await?;
+            let status = repo.status.unwrap_or_default();
+            Ok(ready(&status.conditions)
+                .is_some_and(|c| c.status.as_str() == "False")
+                .then_some(()))
+        },
+    )
+    .await
+    .unwrap();
+    let during = values(&world).await;
+    assert_eq!(during.len(), 20, "nothing is pruned while Git is gone");
+    assert!(during.values().all(|v| v == "one"));
+    world.daemon.restart(&world.repos).unwrap();
+    recovered(&world, "app", &second).await;
+    let after = values(&world).await;
+    assert_eq!(after.len(), 20);
+    assert!(after.values().all(|v| v == "two"), "{after:?}");
+    drop(world.operator.take());
+}
