@@ -119,8 +119,13 @@ pub(crate) enum Answer {
 /// # Errors
 /// The render's own error, or which bound the child hit (time, memory, stack) or how it died.
 pub(crate) async fn render(request: &Request, limits: RenderLimits) -> Result<Answer, String> {
-    let exe = std::env::current_exe()
-        .map_err(|e| format!("cannot find the operator's executable to render with: {e}"))?;
+    // The running image itself: /proc/self/exe still opens it after the file on disk was
+    // replaced (an upgrade, a rebuild), where the path current_exe() names would start another.
+    let exe = match std::path::Path::new("/proc/self/exe") {
+        proc if proc.exists() => proc.to_owned(),
+        _ => std::env::current_exe()
+            .map_err(|e| format!("cannot find the operator's executable to render with: {e}"))?,
+    };
     let input =
         serde_json::to_vec(request).map_err(|e| format!("cannot encode the render: {e}"))?;
     let mut child = tokio::process::Command::new(exe)
