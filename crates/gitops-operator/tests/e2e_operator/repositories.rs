@@ -414,3 +414,123 @@ async fn charts_from_an_oci_registry_follow_the_version_range() {
         Some("prod-1.1.0")
     );
 }
+
+/// A chart repository that can be switched to answer every request with 500, as a broken
+/// repository server does: a minimal HTTP/1.1 file server on loopback (lighttpd cannot be made
+/// to fail on demand).
+struct FlakyCharts {
+    url: String,
+    failing: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl FlakyCharts {
+    fn start(dir: &Path) -> FlakyCharts {
+        use std::io::{BufRead as _, Write as _};
+        use std::sync::atomic::Ordering;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let failing = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (dir, flag) = (dir.to_owned(), failing.clone());
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let mut reader = std::io::BufReader::new(stream.try_clone().unwrap());
+                let mut request = String::new();
+                let _ = reader.read_line(&mut request);
+                let mut line = String::new();
+                while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                    line.clear();
+                }
+                let path = request.split_whitespace().nth(1).unwrap_or("/");
+                let file = dir.join(path.trim_start_matches('/'));
+                let (status, body) = if flag.load(Ordering::SeqCst) {
+                    ("500 Internal Server Error", b"broken".to_vec())
+                } else {
+                    match std::fs::read(&file) {
+                        Ok(body) => ("200 OK", body),
+                        Err(_) => ("404 Not Found", Vec::new()),
+                    }
+                };
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = stream.write_all(&body);
+            }
+        });
+        FlakyCharts { url, failing }
+    }
+
+    fn fail(&self, failing: bool) {
+        self.failing
+            .store(failing, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[tokio::test]
+async fn a_chart_repository_answering_500_keeps_the_release_and_recovers() {
+    let mut charts = ChartRepoDir::new();
+    charts.publish("1.0.0", &[("cm.yaml", CONFIGMAP)]);
+    let server = FlakyCharts::start(charts.dir.path());
+    let mut world = World::new("op-charts500", &[("README", "unused\n")]).await;
+    world.start_operator();
+    let repo: HelmRepository = serde_json::from_value(json!({
+        "apiVersion": "gitops.rs/v1alpha1", "kind": "HelmRepository",
+        "metadata": {"name": "charts", "namespace": world.name()},
+        "spec": {"url": format!("{}/", server.url), "interval": "1s"},
+    }))
+    .unwrap();
+    let repos = world.ns.api::<HelmRepository>();
+    repos.create(&PostParams::default(), &repo).await.unwrap();
+    let release: HelmRelease = serde_json::from_value(json!({
+        "apiVersion": "gitops.rs/v1alpha1", "kind": "HelmRelease",
+        "metadata": {"name": "app", "namespace": world.name()},
+        "spec": {
+            "chart": {"spec": {"chart": "demo", "version": ">=1.0.0", "sourceRef": {"kind": "HelmRepository", "name": "charts"}}},
+            "values": {"greeting": "hi"},
+            "interval": "2s",
+        },
+    }))
+    .unwrap();
+    let releases = world.ns.api::<HelmRelease>();
+    releases
+        .create(&PostParams::default(), &release)
+        .await
+        .unwrap();
+    eventually("1.0.0 installed", LONG, applied(&releases, "1.0.0"))
+        .await
+        .unwrap();
+
+    // The server breaks, and a new version is published behind it.
+    server.fail(true);
+    charts.publish("1.1.0", &[("cm.yaml", CONFIGMAP)]);
+    let message = eventually("HelmRepository Ready=False on the 500", LONG, || async {
+        let status = repos.get("charts").await?.status.unwrap_or_default();
+        Ok(ready(&status.conditions)
+            .filter(|c| c.status.as_str() == "False")
+            .map(|c| c.message.clone()))
+    })
+    .await
+    .unwrap();
+    assert!(message.contains("500"), "{message}");
+    // The release keeps what it applied: nothing is uninstalled or pruned on a source failure.
+    assert_eq!(
+        world.configmap_data("app").await.as_deref(),
+        Some("hi-1.0.0")
+    );
+
+    server.fail(false);
+    eventually(
+        "1.1.0 upgraded once the repository answers",
+        LONG,
+        applied(&releases, "1.1.0"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        world.configmap_data("app").await.as_deref(),
+        Some("hi-1.1.0")
+    );
+    drop(world.operator.take());
+}
