@@ -344,6 +344,22 @@ pub fn render_chart(path: &Path, options: &HelmOptions) -> Result<HelmOutput, He
 /// # Errors
 /// Any [`HelmError`].
 pub fn render(
+    chart: Chart,
+    user: &Map<String, Json>,
+    options: &HelmOptions,
+) -> Result<HelmOutput, HelmError> {
+    // Templates call each other, and actions nest, as deeply as the bounds of the template
+    // engine let them (`gotemplate::MAX_DEPTH`).
+    crate::stack::run_with_stack("helm", RENDER_STACK, || render_here(chart, user, options))
+        .unwrap_or_else(|message| Err(HelmError::Render { message }))
+}
+
+/// The stack a render runs on: [`crate::gotemplate::MAX_DEPTH`] levels of template calls and
+/// actions take up to 160 MB of a debug build's stack (8 KiB a level, measured with `include`
+/// chains; a release build needs less); this is three times that.
+const RENDER_STACK: usize = 512 << 20;
+
+fn render_here(
     mut chart: Chart,
     user: &Map<String, Json>,
     options: &HelmOptions,

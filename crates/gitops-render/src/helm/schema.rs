@@ -3,6 +3,7 @@
 //! length bounds, `pattern`, `allOf`/`anyOf`/`oneOf`/`not`, local `$ref`s), with messages in
 //! the words Helm v4 prints (`- at '/age': minimum: got -5, want 0`).
 
+use std::cell::RefCell;
 use std::fmt;
 
 use serde_json::Value as Json;
@@ -163,8 +164,27 @@ impl<'de> serde::de::Visitor<'de> for Part {
 /// Validates `value` against `schema`; returns one line per violation.
 pub(crate) fn validate(schema: &Json, value: &Json) -> Vec<String> {
     let mut errs = Vec::new();
-    check(schema, schema, value, &At::Root, &mut errs);
+    let cx = Cx {
+        root: schema,
+        entered: RefCell::new(Vec::new()),
+    };
+    check(&cx, schema, value, &At::Root, &mut errs);
     errs
+}
+
+/// What a validation carries along: the whole schema, for `$ref`s, and the targets of the
+/// `$ref`s followed at the value being checked, so that a reference cycle (`{"$ref": "#"}`)
+/// is reported, as jsonschema's "reference cycle" error, instead of recursing forever.
+struct Cx<'a> {
+    root: &'a Json,
+    entered: RefCell<Vec<*const Json>>,
+}
+
+/// Checks a value inside the one being checked: `$ref`s followed at the parent do not count.
+fn check_child(cx: &Cx<'_>, schema: &Json, v: &Json, at: &At<'_>, errs: &mut Vec<String>) {
+    let outer = cx.entered.take();
+    check(cx, schema, v, at, errs);
+    *cx.entered.borrow_mut() = outer;
 }
 
 /// Where a value sits, as a JSON pointer (`/a/0/b`). Kept as a chain of references and written
@@ -275,7 +295,7 @@ impl<'a> Keywords<'a> {
     }
 }
 
-fn check(root: &Json, schema: &Json, v: &Json, at: &At<'_>, errs: &mut Vec<String>) {
+fn check(cx: &Cx<'_>, schema: &Json, v: &Json, at: &At<'_>, errs: &mut Vec<String>) {
     let Json::Object(s) = schema else {
         if schema == &Json::Bool(false) {
             errs.push(format!("- at '{at}': false schema"));
@@ -284,9 +304,19 @@ fn check(root: &Json, schema: &Json, v: &Json, at: &At<'_>, errs: &mut Vec<Strin
     };
     let kw = Keywords::of(s);
     if let Some(Json::String(r)) = kw.get("$ref")
-        && let Some(target) = resolve(root, r)
+        && let Some(target) = resolve(cx.root, r)
     {
-        check(root, target, v, at, errs);
+        let id = std::ptr::from_ref(target);
+        if cx.entered.borrow().contains(&id) {
+            errs.push(format!(
+                "- at '{at}': `$ref` `{r}` leads to a schema already applied to this value \
+                 (reference cycle)"
+            ));
+        } else {
+            cx.entered.borrow_mut().push(id);
+            check(cx, target, v, at, errs);
+            cx.entered.borrow_mut().pop();
+        }
     }
     match kw.get("type") {
         Some(Json::String(t)) if !type_ok(t, v) => {
@@ -402,12 +432,12 @@ fn check(root: &Json, schema: &Json, v: &Json, at: &At<'_>, errs: &mut Vec<Strin
         for (k, x) in m {
             let child_at = At::Key(at, k);
             if let Some(ps) = props.and_then(|p| p.get(k)) {
-                check(root, ps, x, &child_at, errs);
+                check_child(cx, ps, x, &child_at, errs);
             } else if let Some(ap) = kw.get("additionalProperties") {
                 if ap == &Json::Bool(false) {
                     extra.push(format!("'{k}'"));
                 } else {
-                    check(root, ap, x, &child_at, errs);
+                    check_child(cx, ap, x, &child_at, errs);
                 }
             }
         }
@@ -421,7 +451,7 @@ fn check(root: &Json, schema: &Json, v: &Json, at: &At<'_>, errs: &mut Vec<Strin
     if let Json::Array(items) = v {
         if let Some(is) = kw.get("items") {
             for (i, x) in items.iter().enumerate() {
-                check(root, is, x, &At::Index(at, i), errs);
+                check_child(cx, is, x, &At::Index(at, i), errs);
             }
         }
         let n = items.len() as f64;
@@ -442,12 +472,12 @@ fn check(root: &Json, schema: &Json, v: &Json, at: &At<'_>, errs: &mut Vec<Strin
     }
     if let Some(Json::Array(all)) = kw.get("allOf") {
         for sub in all {
-            check(root, sub, v, at, errs);
+            check(cx, sub, v, at, errs);
         }
     }
     let passes = |sub: &Json| {
         let mut e = Vec::new();
-        check(root, sub, v, at, &mut e);
+        check(cx, sub, v, at, &mut e);
         e.is_empty()
     };
     if let Some(Json::Array(any)) = kw.get("anyOf")
@@ -471,6 +501,35 @@ fn check(root: &Json, schema: &Json, v: &Json, at: &At<'_>, errs: &mut Vec<Strin
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_schema_referring_to_itself_is_a_reference_cycle_not_a_stack_overflow() {
+        let schema = parse(br##"{"$ref": "#"}"##).unwrap();
+        assert_eq!(
+            validate(&schema, &serde_json::json!({"a": 1})),
+            [
+                "- at '': `$ref` `#` leads to a schema already applied to this value (reference cycle)"
+            ]
+        );
+        let through_any_of = parse(
+            br##"{"definitions": {"a": {"anyOf": [{"$ref": "#/definitions/b"}]},
+                 "b": {"allOf": [{"$ref": "#/definitions/a"}]}}, "$ref": "#/definitions/a"}"##,
+        )
+        .unwrap();
+        assert_eq!(
+            validate(&through_any_of, &serde_json::json!(1)),
+            ["- at '': anyOf failed"]
+        );
+        // Recursion that follows the value down is no cycle.
+        let tree = parse(
+            br##"{"type": "object", "properties": {"child": {"$ref": "#"}, "n": {"type": "integer"}}}"##,
+        )
+        .unwrap();
+        assert_eq!(
+            validate(&tree, &serde_json::json!({"child": {"child": {"n": "x"}}})),
+            ["- at '/child/child/n': got string, want integer"]
+        );
+    }
 
     #[test]
     fn messages_name_the_json_pointer_of_the_value() {
