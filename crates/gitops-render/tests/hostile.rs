@@ -4,15 +4,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::Write as _;
 use std::path::Path;
 
 use gitops_render::{helm, kustomize};
 
-/// Writes a gzipped tar of `entries` (path, contents) to `path`.
-fn write_chart_archive(path: &Path, entries: &[(&str, &[u8])]) {
-    let file = std::fs::File::create(path).unwrap();
-    let gz = flate2::write::GzEncoder::new(file, flate2::Compression::fast());
+/// A gzipped tar of `entries` (path, contents).
+fn chart_archive(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     let mut tar = tar::Builder::new(gz);
     for (name, data) in entries {
         let mut header = tar::Header::new_gnu();
@@ -25,7 +23,12 @@ fn write_chart_archive(path: &Path, entries: &[(&str, &[u8])]) {
         header.set_cksum();
         tar.append(&header, *data).unwrap();
     }
-    tar.into_inner().unwrap().finish().unwrap().flush().unwrap();
+    tar.into_inner().unwrap().finish().unwrap()
+}
+
+/// Writes [`chart_archive`] of `entries` to `path`.
+fn write_chart_archive(path: &Path, entries: &[(&str, &[u8])]) {
+    std::fs::write(path, chart_archive(entries)).unwrap();
 }
 
 const CHART_YAML: &[u8] = b"apiVersion: v2\nname: bomb\nversion: 0.1.0\n";
@@ -90,6 +93,31 @@ fn chart_archive_entry_leaving_the_chart_directory_is_refused() {
     assert!(
         err.contains("chart illegally contains content outside the base directory: `Chart.yaml`"),
         "{err}"
+    );
+}
+
+#[test]
+fn chart_archives_nested_more_than_a_hundred_deep_are_refused() {
+    let nested = |levels: usize| {
+        let mut archive = chart_archive(&[("bomb/Chart.yaml", CHART_YAML)]);
+        for _ in 0..levels {
+            archive = chart_archive(&[
+                ("bomb/Chart.yaml", CHART_YAML),
+                ("bomb/charts/bomb-0.1.0.tgz", &archive),
+            ]);
+        }
+        archive
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bomb-0.1.0.tgz");
+    std::fs::write(&path, nested(100)).unwrap();
+    assert!(helm::chart::load(&path).is_ok());
+    std::fs::write(&path, nested(101)).unwrap();
+    let err = helm::chart::load(&path).unwrap_err().to_string();
+    assert!(
+        err.ends_with("subcharts are nested more than 100 deep below the chart"),
+        "{}",
+        &err[err.len().saturating_sub(200)..]
     );
 }
 

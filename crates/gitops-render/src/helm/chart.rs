@@ -356,7 +356,17 @@ fn parse_dependencies(list: Option<&Json>) -> Vec<Dependency> {
 }
 
 /// Builds a chart from its files (paths relative to the chart root).
+/// How deeply subcharts may nest (`charts/a/charts/b/…`, or archives in archives). Helm sets no
+/// bound; real charts nest two or three levels, and loading (like rendering after it) recurses
+/// once a level: a few megabytes of nested archives could otherwise nest tens of thousands deep.
+const MAX_SUBCHART_NESTING: usize = 100;
+
 fn from_files(files: Vec<(String, Vec<u8>)>) -> Result<Chart, String> {
+    from_files_at(files, 0)
+}
+
+/// [`from_files`] for a chart `nesting` levels below the top one.
+fn from_files_at(files: Vec<(String, Vec<u8>)>, nesting: usize) -> Result<Chart, String> {
     let mut metadata = None;
     let mut values = serde_json::Map::new();
     let mut schema = None;
@@ -425,6 +435,11 @@ fn from_files(files: Vec<(String, Vec<u8>)>) -> Result<Chart, String> {
         dependencies = parse_dependencies(r.get("dependencies"));
     }
     let name = str_field(&md, "name");
+    if nesting >= MAX_SUBCHART_NESTING && !sub.is_empty() {
+        return Err(format!(
+            "subcharts are nested more than {MAX_SUBCHART_NESTING} deep below the chart"
+        ));
+    }
     let mut subcharts = Vec::new();
     for (cname, files) in sub {
         if cname.starts_with(['_', '.']) {
@@ -436,7 +451,7 @@ fn from_files(files: Vec<(String, Vec<u8>)>) -> Result<Chart, String> {
                 .find(|(inner, _)| inner.is_empty())
                 .map(|(_, d)| d)
                 .unwrap_or_default();
-            read_archive(&data).and_then(from_files)
+            read_archive(&data).and_then(|files| from_files_at(files, nesting + 1))
         } else {
             let files: Vec<_> = files
                 .into_iter()
@@ -445,7 +460,7 @@ fn from_files(files: Vec<(String, Vec<u8>)>) -> Result<Chart, String> {
             if files.is_empty() {
                 continue;
             }
-            from_files(files)
+            from_files_at(files, nesting + 1)
         };
         subcharts
             .push(loaded.map_err(|e| format!("error unpacking subchart {cname} in {name}: {e}"))?);
