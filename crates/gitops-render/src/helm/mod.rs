@@ -249,14 +249,18 @@ impl HelmOutput {
 /// # Errors
 /// A template that does not parse or execute.
 pub fn render_name_template(template: &str) -> Result<String, HelmError> {
-    let mut t = crate::gotemplate::Templates::new();
-    let name = "name-template";
-    t.parse(name, template)
-        .map_err(|message| HelmError::NameTemplate { message })?;
-    t.execute(&funcs::helm_funcs(), name, &Value::Nil)
-        .map_err(|e| HelmError::NameTemplate {
-            message: e.to_string(),
-        })
+    let render = || {
+        let mut t = crate::gotemplate::Templates::new();
+        let name = "name-template";
+        t.parse(name, template)
+            .map_err(|message| HelmError::NameTemplate { message })?;
+        t.execute(&funcs::helm_funcs(), name, &Value::Nil)
+            .map_err(|e| HelmError::NameTemplate {
+                message: e.to_string(),
+            })
+    };
+    crate::stack::run_with_stack("helm", RENDER_STACK, render)
+        .unwrap_or_else(|message| Err(HelmError::NameTemplate { message }))
 }
 
 /// Merges `overlay` into `base` as Helm merges values files (maps recursively, anything else
