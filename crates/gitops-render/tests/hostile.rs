@@ -326,3 +326,62 @@ fn kustomize_overlay_chain_deeper_than_ten_thousand_is_refused() {
         "{err}"
     );
 }
+
+#[test]
+fn helm_release_values_from_target_path_sixty_thousand_deep_or_with_a_huge_index_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let deep = vec!["a"; 60_000].join(".");
+    let units = format!(
+        r"
+apiVersion: v1
+kind: ConfigMap
+metadata: {{name: v, namespace: flux-system}}
+data: {{v: x}}
+---
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {{name: deep, namespace: flux-system}}
+spec:
+  chart: {{spec: {{chart: ./chart, sourceRef: {{kind: GitRepository, name: flux-system}}}}}}
+  valuesFrom: [{{kind: ConfigMap, name: v, valuesKey: v, targetPath: {deep}}}]
+---
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {{name: wide, namespace: flux-system}}
+spec:
+  chart: {{spec: {{chart: ./chart, sourceRef: {{kind: GitRepository, name: flux-system}}}}}}
+  valuesFrom: [{{kind: ConfigMap, name: v, valuesKey: v, targetPath: 'a[99999999999]'}}]
+"
+    );
+    std::fs::create_dir_all(root.join("clusters/x")).unwrap();
+    std::fs::write(root.join("clusters/x/units.yaml"), units).unwrap();
+    let chart = chart_dir("a: b\n", "");
+    std::fs::rename(chart.path(), root.join("chart")).unwrap();
+    let discovery = gitops_render::repo::discover(
+        root,
+        "clusters/x",
+        &gitops_render::repo::RepoOptions::default(),
+    );
+    let error = |name: &str| {
+        let unit = discovery
+            .units
+            .iter()
+            .find(|d| d.unit.id.name == name)
+            .unwrap_or_else(|| panic!("no unit {name}"));
+        match unit.output.as_ref() {
+            Some(Err(e)) => e.clone(),
+            other => panic!("{name} rendered: {other:?}"),
+        }
+    };
+    assert_eq!(
+        error("deep"),
+        "spec.valuesFrom: ConfigMap/v key `v`: value name nested level is greater than maximum \
+         supported nested level of 30"
+    );
+    assert_eq!(
+        error("wide"),
+        "spec.valuesFrom: ConfigMap/v key `v`: index of 99999999999 is greater than maximum \
+         supported index of 65536"
+    );
+}
