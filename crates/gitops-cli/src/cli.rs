@@ -640,10 +640,16 @@ pub(crate) struct BuildArgs {
     /// to render
     #[arg(long = "path", id = "repo_entry", value_name = "ENTRY")]
     pub(crate) repo_entry: Option<String>,
-    /// Which files a kustomization may read: `root-only` (files in or below its own directory,
-    /// kustomize's default) or `none` (any local file)
+    /// Which files the source may read: `root-only` (a kustomization: files in or below its
+    /// own directory, kustomize's default; every source: nothing outside its repository, the
+    /// Git work tree holding PATH or the fetched artifact, links followed) or `none` (any local
+    /// file; for a Git URL, anything inside the artifact)
     #[arg(long, value_enum, default_value_t = LoadRestrictorArg::RootOnly)]
     pub(crate) load_restrictor: LoadRestrictorArg,
+    /// The root of the fetched artifact when PATH was a Git URL (set by the Git URL step, not
+    /// a flag)
+    #[arg(skip)]
+    pub(crate) source_root: Option<PathBuf>,
     #[command(flatten)]
     pub(crate) jsonnet: JsonnetArgs,
     #[command(flatten)]

@@ -9,6 +9,8 @@
 //! - [`health`]: kstatus-like health of a live object (Current, InProgress, Failed).
 //! - [`diff`]: normalised desired-vs-live comparison with masked Secrets.
 //! - [`changeset`]: what an apply did to each object (created, configured, ...).
+//! - [`confine`]: reading a repository's files without leaving it (links judged where they
+//!   land, only regular files, bounded size).
 //!
 //! The I/O edges live behind features: `git` (Git sources and [`chartrepo`] downloads) and
 //! `cluster` (the Kubernetes API).
@@ -28,6 +30,7 @@ pub mod api;
 pub mod changeset;
 #[cfg(feature = "git")]
 pub mod chartrepo;
+pub mod confine;
 pub mod diff;
 pub mod graph;
 pub mod health;
@@ -48,3 +51,20 @@ pub mod git;
 pub use manifest::{DuplicateError, ManifestError, check_unique};
 pub use object::{InventoryIdError, Object, ObjectError, ObjectRef, split_api_version, type_name};
 pub use origin::{Origin, SourcedObject};
+
+/// An error and its causes on one line, joined with `: `, each cause once: an error that
+/// already quotes its cause in its own message does not print it twice.
+#[must_use]
+pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let next = cause.to_string();
+        if !text.contains(&next) {
+            text.push_str(": ");
+            text.push_str(&next);
+        }
+        source = cause.source();
+    }
+    text
+}

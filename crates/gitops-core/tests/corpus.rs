@@ -8,8 +8,7 @@ use gitops_core::manifest;
 use gitops_core::yaml::{self, Schema};
 
 fn corpus() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus");
-    dir.is_dir().then_some(dir)
+    gitops_testenv::corpus::root()
 }
 
 fn yaml_files(dir: &Path, out: &mut Vec<PathBuf>) {

@@ -815,3 +815,59 @@ fn https_with_a_custom_ca_and_basic_auth() {
     assert!(message.to_lowercase().contains("certificate"), "{message}");
     assert!(!message.contains("tls-pass-2718"), "{message}");
 }
+
+/// The attack of issue 19: links that each stay inside on their own (`.l0 → .`,
+/// `.l1 → .l0/..`, …) climb out of the tree together, and `leak.yaml` reaches a host file
+/// through them. Neither an export nor a stored artifact may contain such a link.
+#[test]
+fn symlink_chain_out_of_the_repository_is_not_exported() {
+    let env = Env::new(FILES);
+    let secret_dir = tempfile::tempdir().unwrap();
+    let secret = secret_dir.path().join("token");
+    std::fs::write(&secret, "service-account-token").unwrap();
+
+    let work = Work::clone(&env.bare);
+    std::os::unix::fs::symlink(".", work.path().join(".l0")).unwrap();
+    for i in 1..=20 {
+        std::os::unix::fs::symlink(
+            format!(".l{}/..", i - 1),
+            work.path().join(format!(".l{i}")),
+        )
+        .unwrap();
+    }
+    let absolute = secret.to_string_lossy();
+    std::os::unix::fs::symlink(
+        format!(".l20/{}", absolute.trim_start_matches('/')),
+        work.path().join("leak.yaml"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink("deploy/app.yaml", work.path().join("inside.yaml")).unwrap();
+    work.commit(&[], "links");
+    work.run(&["push", "--quiet", "origin", "main"]);
+
+    let url = format!("file://{}", env.bare.display());
+    let fetched = source(&url, GitRef::default()).fetch(&env.cache()).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let exported = source(&url, GitRef::default())
+        .export(&fetched, out.path())
+        .unwrap();
+    let stored = source(&url, GitRef::default())
+        .store(&fetched, &env.store())
+        .unwrap();
+    for dir in [&exported.path, &stored.path] {
+        assert!(
+            std::fs::symlink_metadata(dir.join("leak.yaml")).is_err(),
+            "leak.yaml must not be written to {}",
+            dir.display()
+        );
+        for i in 1..=20 {
+            assert!(std::fs::symlink_metadata(dir.join(format!(".l{i}"))).is_err());
+        }
+        assert_eq!(
+            std::fs::read_to_string(dir.join("inside.yaml")).unwrap(),
+            "kind: ConfigMap\n",
+            "a link that stays inside is kept"
+        );
+    }
+    assert_eq!(exported.digest, stored.digest);
+}

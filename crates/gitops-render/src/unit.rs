@@ -121,7 +121,7 @@ pub enum UnitError {
 /// duplicate object.
 pub fn render(root: &Path, spec: &UnitSpec, options: &RenderOptions) -> Result<Rendered, Error> {
     let dir = resolve(root, &spec.path)?;
-    render_path(&dir, spec, options)
+    render_path(&dir, spec, &options.clone().within(root))
 }
 
 /// Renders `path` (a directory or a file, already resolved) with the fields of `spec` other
@@ -144,12 +144,19 @@ pub fn render_path(
             }
             .into());
         }
-        let kustomization = flux_kustomization(path, spec)?;
-        // Flux builds with kustomize's load restrictions off (files anywhere in the source).
-        let kustomize_options = options
+        let boundary = options.boundary(path)?;
+        boundary.resolve(path).map_err(|source| Error::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        let kustomization = flux_kustomization_within(path, spec, &boundary)?;
+        // Flux builds with kustomize's load restrictions off: files anywhere in the source, and
+        // nowhere outside it.
+        let mut kustomize_options = options
             .kustomize
             .clone()
             .with_load_restrictor(crate::kustomize::LoadRestrictor::None);
+        kustomize_options.boundary = Some(boundary);
         let objects = crate::kustomize::build_inline(path, &kustomization, &kustomize_options)?;
         Rendered {
             kind: SourceKind::Kustomize,
@@ -207,9 +214,19 @@ fn resolve(root: &Path, path: &Path) -> Result<PathBuf, UnitError> {
 /// # Errors
 /// An unreadable directory or a kustomization file that is not a YAML mapping.
 pub fn flux_kustomization(dir: &Path, spec: &UnitSpec) -> Result<Value, Error> {
-    let mut kustomization = match existing_kustomization(dir)? {
+    let boundary = RenderOptions::default().boundary(dir)?;
+    flux_kustomization_within(dir, spec, &boundary)
+}
+
+/// [`flux_kustomization`], following links only inside `boundary`.
+fn flux_kustomization_within(
+    dir: &Path,
+    spec: &UnitSpec,
+    boundary: &gitops_core::confine::Boundary,
+) -> Result<Value, Error> {
+    let mut kustomization = match existing_kustomization(dir, boundary)? {
         Some(map) => map,
-        None => generated_kustomization(dir)?,
+        None => generated_kustomization(dir, boundary)?,
     };
     let mut set = |key: &str, value: &Option<String>| {
         if let Some(value) = value {
@@ -258,7 +275,10 @@ fn append(map: &mut Map<String, Value>, key: &str, items: Vec<Value>) {
     }
 }
 
-fn existing_kustomization(dir: &Path) -> Result<Option<Map<String, Value>>, Error> {
+fn existing_kustomization(
+    dir: &Path,
+    boundary: &gitops_core::confine::Boundary,
+) -> Result<Option<Map<String, Value>>, Error> {
     let Some(file) = crate::KUSTOMIZATION_FILES
         .iter()
         .map(|name| dir.join(name))
@@ -266,10 +286,12 @@ fn existing_kustomization(dir: &Path) -> Result<Option<Map<String, Value>>, Erro
     else {
         return Ok(None);
     };
-    let text = std::fs::read_to_string(&file).map_err(|source| Error::Read {
-        path: file.clone(),
-        source,
-    })?;
+    let text = boundary
+        .read_to_string(&file)
+        .map_err(|source| Error::Read {
+            path: file.clone(),
+            source,
+        })?;
     let value =
         gitops_core::yaml::parse_value(&text, gitops_core::yaml::Schema::Yaml12).map_err(|e| {
             gitops_core::ManifestError::Syntax {
@@ -295,54 +317,26 @@ fn existing_kustomization(dir: &Path) -> Result<Option<Map<String, Value>>, Erro
 
 /// Flux's generated kustomization: every `*.yaml`/`*.yml` below `dir` in path order, and
 /// subdirectories holding a kustomization as directories.
-fn generated_kustomization(dir: &Path) -> Result<Map<String, Value>, Error> {
-    let mut resources = Vec::new();
-    collect_resources(dir, Path::new("."), &mut resources)?;
+fn generated_kustomization(
+    dir: &Path,
+    boundary: &gitops_core::confine::Boundary,
+) -> Result<Map<String, Value>, Error> {
+    let wanted = |name: &str| name.ends_with(".yaml") || name.ends_with(".yml");
+    let resources = crate::plain::walk_manifests(dir, boundary, &wanted)?
+        .iter()
+        .map(|found| {
+            let relative = found.path().strip_prefix(dir).unwrap_or(found.path());
+            Value::String(Path::new(".").join(relative).display().to_string())
+        })
+        .collect();
     let mut map = Map::new();
     map.insert(
         "apiVersion".to_owned(),
         Value::String("kustomize.config.k8s.io/v1beta1".to_owned()),
     );
     map.insert("kind".to_owned(), Value::String("Kustomization".to_owned()));
-    map.insert(
-        "resources".to_owned(),
-        Value::Array(resources.into_iter().map(Value::String).collect()),
-    );
+    map.insert("resources".to_owned(), Value::Array(resources));
     Ok(map)
-}
-
-fn collect_resources(dir: &Path, relative: &Path, out: &mut Vec<String>) -> Result<(), Error> {
-    let read_err = |source| Error::Read {
-        path: dir.to_owned(),
-        source,
-    };
-    let mut entries = Vec::new();
-    for entry in std::fs::read_dir(dir).map_err(read_err)? {
-        let entry = entry.map_err(read_err)?;
-        entries.push(entry.file_name());
-    }
-    entries.sort();
-    for name in entries {
-        let text = name.to_string_lossy();
-        if text.starts_with('.') {
-            continue;
-        }
-        let path = dir.join(&name);
-        let rel = relative.join(&name);
-        if path.is_dir() {
-            if crate::KUSTOMIZATION_FILES
-                .iter()
-                .any(|k| path.join(k).is_file())
-            {
-                out.push(rel.display().to_string());
-            } else {
-                collect_resources(&path, &rel, out)?;
-            }
-        } else if text.ends_with(".yaml") || text.ends_with(".yml") {
-            out.push(rel.display().to_string());
-        }
-    }
-    Ok(())
 }
 
 /// Sets the unit's common labels and annotations on every object.

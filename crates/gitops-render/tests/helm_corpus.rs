@@ -20,8 +20,8 @@ use std::path::{Path, PathBuf};
 use gitops_render::helm::{HelmOptions, render_chart};
 
 fn corpus() -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus");
-    p.join("_goldens/helm").is_dir().then_some(p)
+    gitops_testenv::corpus::path("_goldens/helm")?;
+    gitops_testenv::corpus::root()
 }
 
 fn goldens(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -60,7 +60,6 @@ fn mask(text: &str, pointers: &[(usize, String)]) -> Result<String, String> {
 #[test]
 fn corpus_charts_render_like_helm() {
     let Some(corpus) = corpus() else {
-        eprintln!("notice: ../shared/corpus absent; Helm corpus conformance skipped");
         return;
     };
     let root = corpus.join("_goldens/helm");

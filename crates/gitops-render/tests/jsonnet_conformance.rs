@@ -44,13 +44,7 @@ const KNOWN_FAILURES: &[(&str, &str)] = &[
 ];
 
 fn corpus() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/jsonnet");
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        println!("skipped: {} is absent", dir.display());
-        None
-    }
+    gitops_testenv::corpus::path("jsonnet")
 }
 
 fn suite_options(name: &str) -> JsonnetOptions {

@@ -90,15 +90,7 @@ fn assert_same_as_go(file: &Path, options: &JsonnetOptions) {
 }
 
 fn argocd_example(name: &str) -> Option<PathBuf> {
-    let dir = workspace()
-        .join("../shared/corpus/argocd-example-apps")
-        .join(name);
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        println!("skipped: {} is absent", dir.display());
-        None
-    }
+    gitops_testenv::corpus::path(&format!("argocd-example-apps/{name}"))
 }
 
 #[test]

@@ -16,13 +16,7 @@ use gitops_render::kustomize::{self, Options};
 use serde_json::Value;
 
 fn corpus() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus");
-    let dir = if dir.is_dir() {
-        dir
-    } else {
-        PathBuf::from("/work/shared/corpus")
-    };
-    dir.is_dir().then_some(dir)
+    gitops_testenv::corpus::root()
 }
 
 fn goldens(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) {
@@ -61,7 +55,6 @@ const VALUE_ADD: &str =
 #[test]
 fn corpus_goldens_match_kustomize() {
     let Some(corpus) = corpus() else {
-        println!("NOTICE: ../shared/corpus is absent; kustomize conformance not checked");
         return;
     };
     let golden_root = corpus.join("_goldens/kustomize");

@@ -18,13 +18,7 @@ use gitops_render::repo::{self, Discovery, Location, RepoOptions};
 use serde_json::Value;
 
 fn corpus() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus");
-    let dir = if dir.is_dir() {
-        dir
-    } else {
-        PathBuf::from("/work/shared/corpus")
-    };
-    dir.is_dir().then_some(dir)
+    gitops_testenv::corpus::root()
 }
 
 fn discover(repo: &str, entry: &str) -> Option<(PathBuf, Discovery)> {

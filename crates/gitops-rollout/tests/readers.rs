@@ -12,16 +12,9 @@ use gitops_rollout::load::{self, Format};
 use gitops_rollout::plan::Plan;
 
 fn corpus(path: &str) -> Option<(String, std::path::PathBuf)> {
-    let file = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/corpus")
-        .join(path);
-    match std::fs::read_to_string(&file) {
-        Ok(text) => Some((text, file)),
-        Err(_) => {
-            eprintln!("skipped: {} is absent", file.display());
-            None
-        }
-    }
+    let file = gitops_testenv::corpus::path(path)?;
+    let text = std::fs::read_to_string(&file).ok()?;
+    Some((text, file))
 }
 
 fn report(loaded: &[load::Loaded]) -> String {

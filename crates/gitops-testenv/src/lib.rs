@@ -23,6 +23,7 @@
 //! `scripts/test` runs first.
 
 mod cluster;
+pub mod corpus;
 pub mod git;
 pub mod http;
 pub mod registry;

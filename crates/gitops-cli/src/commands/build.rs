@@ -72,6 +72,11 @@ pub(crate) fn run(args: &BuildArgs, printer: &Printer) -> anyhow::Result<ExitSta
         });
     options.helm = helm;
     options.jsonnet = jsonnet_options(&args.jsonnet)?;
+    options.root = match (&args.source_root, args.load_restrictor) {
+        (Some(root), _) => Some(root.clone()),
+        (None, LoadRestrictorArg::RootOnly) => work_tree_of(&args.path),
+        (None, LoadRestrictorArg::None) => None,
+    };
     let mut rendered = unit::render_path(&args.path, &spec, &options)?;
     if !rendered.has_tool_order() {
         order::sort_for_apply(&mut rendered.objects);
@@ -79,6 +84,17 @@ pub(crate) fn run(args: &BuildArgs, printer: &Printer) -> anyhow::Result<ExitSta
     tracing::info!(objects = rendered.objects.len(), kind = %rendered.kind, path = %args.path.display(), "rendered");
     printer.objects(rendered.objects.iter().map(|o| &o.object), args.output)?;
     Ok(ExitStatus::Success)
+}
+
+/// The top of the Git work tree holding `path`, the repository a CI job checked out: nothing a
+/// build reads may come from outside it. `None` outside any work tree (each source then keeps
+/// to its own directory).
+pub(crate) fn work_tree_of(path: &std::path::Path) -> Option<std::path::PathBuf> {
+    let start = std::fs::canonicalize(path).ok()?;
+    start
+        .ancestors()
+        .find(|dir| dir.join(".git").exists())
+        .map(std::path::Path::to_path_buf)
 }
 
 fn jsonnet_options(args: &JsonnetArgs) -> anyhow::Result<JsonnetOptions> {

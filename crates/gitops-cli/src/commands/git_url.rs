@@ -142,10 +142,16 @@ pub(crate) fn local_repo(text: &str, args: &GitArgs) -> anyhow::Result<PathBuf> 
 }
 
 /// Like [`local_repo`], then `sub` inside it, which must stay inside the repository and exist
-/// (for a local path it is joined unchecked: the renderer reports a missing one).
-pub(crate) fn local_dir(text: &str, sub: &str, args: &GitArgs) -> anyhow::Result<PathBuf> {
+/// (for a local path it is joined unchecked: the renderer reports a missing one). Returns
+/// `(root, directory)`: the root is the artifact (or the local path), which nothing rendered
+/// from the directory may read outside of.
+pub(crate) fn local_dir(
+    text: &str,
+    sub: &str,
+    args: &GitArgs,
+) -> anyhow::Result<(PathBuf, PathBuf)> {
     if !is_remote_url(text) {
-        return Ok(PathBuf::from(text).join(sub));
+        return Ok((PathBuf::from(text), PathBuf::from(text).join(sub)));
     }
     let dir = Path::new(sub);
     if dir.is_absolute() || dir.components().any(|c| matches!(c, Component::ParentDir)) {
@@ -158,14 +164,15 @@ pub(crate) fn local_dir(text: &str, sub: &str, args: &GitArgs) -> anyhow::Result
             }
         );
     }
-    let inside = local_repo(text, args)?.join(dir);
+    let root = local_repo(text, args)?;
+    let inside = root.join(dir);
     if !inside.exists() {
         bail!(
             "--path {sub}: no such file or directory in {}",
             RedactedUrl::new(text)
         );
     }
-    Ok(inside)
+    Ok((root, inside))
 }
 
 /// Replaces a Git URL given as a command's repository or build path by the local directory of
@@ -176,10 +183,15 @@ pub(crate) fn localize(command: &mut Command) -> anyhow::Result<()> {
         Command::Build(args) => {
             let text = args.path.to_string_lossy().into_owned();
             if is_remote_url(&text) {
-                args.path = match (&args.unit, &args.repo_entry) {
+                let (root, path) = match (&args.unit, &args.repo_entry) {
                     (None, Some(dir)) => local_dir(&text, dir, &args.git)?,
-                    _ => local_repo(&text, &args.git)?,
+                    _ => {
+                        let root = local_repo(&text, &args.git)?;
+                        (root.clone(), root)
+                    }
                 };
+                args.path = path;
+                args.source_root = Some(root);
             }
         }
         Command::Graph(GraphArgs { repo, .. }) | Command::Plan(PlanArgs { repo, .. }) => {

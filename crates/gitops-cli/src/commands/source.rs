@@ -30,11 +30,14 @@ pub(crate) fn render(args: &SourceArgs) -> anyhow::Result<Source> {
              which this version does not have yet; pass the unit's directory as SOURCE"
         );
     }
-    let (path, name) = if is_remote_url(&args.source) {
+    let (path, name, root) = if is_remote_url(&args.source) {
         let sub = args.path.as_ref().map(|p| p.to_string_lossy().into_owned());
-        let path = match &sub {
+        let (root, path) = match &sub {
             Some(sub) => git_url::local_dir(&args.source, sub, &args.git)?,
-            None => git_url::local_repo(&args.source, &args.git)?,
+            None => {
+                let root = git_url::local_repo(&args.source, &args.git)?;
+                (root.clone(), root)
+            }
         };
         // The artifact directory is named after its digest, which changes with every commit:
         // the unit is named after the repository (or the directory in it) instead.
@@ -43,15 +46,18 @@ pub(crate) fn render(args: &SourceArgs) -> anyhow::Result<Source> {
             .and_then(|s| Path::new(s).file_name())
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| repository_name(&args.source));
-        (path, Some(name))
+        (path, Some(name), Some(root))
     } else {
         let mut path = PathBuf::from(&args.source);
         if let Some(sub) = &args.path {
             path = path.join(sub);
         }
-        (path, None)
+        let root = super::build::work_tree_of(&path);
+        (path, None, root)
     };
-    let rendered = gitops_render::render(&path, &RenderOptions::default())?;
+    let mut options = RenderOptions::default();
+    options.root = root;
+    let rendered = gitops_render::render(&path, &options)?;
     let mut objects: Vec<Object> = rendered.objects.into_iter().map(|o| o.object).collect();
     order::sort_for_apply(&mut objects);
     Ok(Source {

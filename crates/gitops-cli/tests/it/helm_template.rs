@@ -2,15 +2,13 @@
 //! (`../shared/corpus/helm/pkg/cmd/testdata/template-cases.yaml`), skipped when absent. Every
 //! case runs; those expecting an error must fail, the others must print the golden exactly.
 
-use crate::common::workspace_root;
 
 #[test]
 fn helm_template_goldens_pass() {
-    let cmd_dir = workspace_root().join("../shared/corpus/helm/pkg/cmd");
-    let Ok(cases) = std::fs::read_to_string(cmd_dir.join("testdata/template-cases.yaml")) else {
-        eprintln!("notice: ../shared/corpus absent; helm template goldens skipped");
+    let Some(cmd_dir) = gitops_testenv::corpus::path("helm/pkg/cmd") else {
         return;
     };
+    let cases = std::fs::read_to_string(cmd_dir.join("testdata/template-cases.yaml")).unwrap();
     let doc = gitops_core::yaml::parse_value(&cases, gitops_core::yaml::Schema::Yaml12).unwrap();
     let (mut pass, mut failures) = (0, Vec::new());
     let list = doc["cases"].as_array().unwrap();

@@ -203,13 +203,7 @@ fn plan_of_the_platform_fixture() {
 
 /// The shared corpus, when present (`../shared/corpus` next to the checkout).
 fn corpus() -> Option<std::path::PathBuf> {
-    let dir = crate::common::workspace_root().join("../shared/corpus");
-    let dir = if dir.is_dir() {
-        dir
-    } else {
-        std::path::PathBuf::from("/work/shared/corpus")
-    };
-    dir.canonicalize().ok()
+    gitops_testenv::corpus::root()
 }
 
 /// `gitops plan` (text and JSON) and `gitops graph` on the real repositories of the corpus.

@@ -84,12 +84,10 @@ fn render_with_another_provider() {
 #[test]
 #[allow(clippy::print_stderr)]
 fn render_flagger_canary_warns_about_webhooks() {
-    let file = crate::common::workspace_root()
-        .join("../shared/corpus/gitops-linkerd/apps/faces/faces-canary.yaml");
-    if !file.exists() {
-        eprintln!("skipped: {} is absent", file.display());
+    let Some(file) = gitops_testenv::corpus::path("gitops-linkerd/apps/faces/faces-canary.yaml")
+    else {
         return;
-    }
+    };
     let path = file.to_str().unwrap();
     insta::assert_snapshot!(run(
         &mut gitops(&[

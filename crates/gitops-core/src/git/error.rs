@@ -143,17 +143,4 @@ impl GitError {
     }
 }
 
-/// Joins an error and its causes with `: `, the way they read best on one line.
-pub(crate) fn chain_text(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        let next = cause.to_string();
-        if !text.contains(&next) {
-            text.push_str(": ");
-            text.push_str(&next);
-        }
-        source = cause.source();
-    }
-    text
-}
+pub(crate) use crate::error_chain as chain_text;

@@ -22,8 +22,10 @@ fn repo_err(err: impl std::error::Error + 'static) -> ExportFailure {
     ExportFailure::Repository(chain_text(&err))
 }
 
-/// Whether a symbolic link at `path` (relative to the root) with `target` stays inside the root.
-/// Links that leave it are not exported: an artifact must not point at the host's files.
+/// Whether a symbolic link at `path` (relative to the root) with `target` stays inside the root,
+/// read on its own. Links that leave it are not exported: an artifact must not point at the
+/// host's files. This is only the first filter: a chain of links that each pass it can still
+/// climb out together, which [`remove_escaping_links`] catches once the whole tree is written.
 pub(crate) fn link_stays_inside(path: &str, target: &str) -> bool {
     let target = Path::new(target);
     if target.is_absolute() {
@@ -61,7 +63,53 @@ pub(crate) fn export_commit(
         .detach();
     let mut entries = Vec::new();
     export_tree(repo, tree, "", rules, dest, &mut entries)?;
+    let removed = remove_escaping_links(dest).map_err(ExportFailure::Io)?;
+    entries.retain(|e| !removed.contains(&e.path));
     Ok(entries)
+}
+
+/// Removes every symbolic link below `root` that, followed as a whole path with every other
+/// link, does not end at something inside `root` (it leaves the tree, loops, or dangles), and
+/// returns their paths relative to `root`. Removing a link can only make other links dangle,
+/// never make them reach further, so one pass is enough.
+pub(crate) fn remove_escaping_links(root: &Path) -> Result<Vec<String>, GitError> {
+    let boundary = crate::confine::Boundary::new(root).map_err(GitError::io("resolving", root))?;
+    let mut links = Vec::new();
+    find_links(root, "", &mut links)?;
+    let mut removed = Vec::new();
+    for path in links {
+        let full = root.join(&path);
+        if let Err(why) = boundary.resolve(&full) {
+            tracing::warn!(path, %why, "symbolic link left out of the artifact");
+            std::fs::remove_file(&full).map_err(GitError::io("removing the link", &full))?;
+            removed.push(path);
+        }
+    }
+    Ok(removed)
+}
+
+/// The paths (relative to `root`) of the symbolic links below `root`, without following any.
+fn find_links(root: &Path, prefix: &str, out: &mut Vec<String>) -> Result<(), GitError> {
+    let dir = root.join(prefix);
+    let read = std::fs::read_dir(&dir).map_err(GitError::io("reading the directory", &dir))?;
+    for item in read {
+        let item = item.map_err(GitError::io("reading the directory", &dir))?;
+        let name = item.file_name().to_string_lossy().into_owned();
+        let path = if prefix.is_empty() {
+            name
+        } else {
+            format!("{prefix}/{name}")
+        };
+        let kind = item
+            .file_type()
+            .map_err(GitError::io("reading", &item.path()))?;
+        if kind.is_symlink() {
+            out.push(path);
+        } else if kind.is_dir() {
+            find_links(root, &path, out)?;
+        }
+    }
+    Ok(())
 }
 
 fn export_tree(

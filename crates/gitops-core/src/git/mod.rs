@@ -235,6 +235,8 @@ impl ArtifactStore {
             }
             export::copy_tree(&from, &to)?;
         }
+        // An included tree's links are checked again where they landed.
+        export::remove_escaping_links(staging.path())?;
         let entries = export::scan_dir(staging.path())?;
         self.commit(staging, base.revision.clone(), &entries)
     }

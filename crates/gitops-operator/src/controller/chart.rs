@@ -100,14 +100,24 @@ pub(super) async fn render(
     release: String,
     namespace: String,
 ) -> Result<(Vec<Object>, Vec<Hook>), String> {
+    // Every path comes from the repository: it is judged where it lands, links followed.
+    let boundary = gitops_core::confine::Boundary::new(root)
+        .map_err(|e| format!("cannot read the source: {e}"))?;
     let chart_dir = root.join(chart.trim_start_matches("./"));
     if !chart_dir.starts_with(root) || chart.contains("..") {
         return Err(format!("spec.chart.spec.chart `{chart}` leaves the source"));
     }
-    let files: Vec<_> = values_files
-        .iter()
-        .map(|f| root.join(f.trim_start_matches("./")))
-        .collect();
+    boundary
+        .resolve(&chart_dir)
+        .map_err(|e| format!("spec.chart.spec.chart `{chart}`: {e}"))?;
+    let mut files = Vec::new();
+    for file in values_files {
+        let path = root.join(file.trim_start_matches("./"));
+        boundary
+            .resolve(&path)
+            .map_err(|e| format!("spec.chart.spec.valuesFiles `{file}`: {e}"))?;
+        files.push(path);
+    }
     let values = match serde_json::from_str::<Value>(values) {
         Ok(Value::Object(map)) => map,
         Ok(_) => Map::new(),
@@ -119,6 +129,7 @@ pub(super) async fn render(
         options.namespace = namespace;
         options.values_files = files;
         options.values = values;
+        options.boundary = Some(boundary);
         let output = render_chart(&chart_dir, &options)
             .map_err(|e| format!("render failed: {}", chain(&e)))?;
         split(&output).map_err(|e| format!("render failed: {e}"))

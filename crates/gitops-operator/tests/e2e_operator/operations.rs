@@ -23,8 +23,9 @@ async fn killing_the_leader_hands_over_to_the_standby_without_double_applies() {
     world
         .create_unit("app", json!({"path": "./app", "interval": "1m"}))
         .await;
+    // Ready at the head while the leader holds the Lease: the leader did it (its log line
+    // "reconciled" is written after the status, so it is not waited for here).
     world.ready_at("app", &world.head()).await;
-    assert!(leader.log().contains("reconciled"), "{}", leader.log());
     assert!(!leader.log().contains("stepping down"), "{}", leader.log());
     leader.kill();
     let killed_log = standby.log();

@@ -9,6 +9,8 @@ use std::path::Path;
 
 use serde_json::Value as Json;
 
+use gitops_core::confine::Boundary;
+
 use super::HelmError;
 use super::funcs::semver_valid;
 use super::ignore::Rules;
@@ -62,18 +64,43 @@ pub struct Chart {
     pub subcharts: Vec<Chart>,
 }
 
-/// Loads a chart from a directory or a `.tgz` file.
+/// Loads a chart from a directory or a `.tgz` file, reading nothing outside the chart's
+/// directory.
 ///
 /// # Errors
 /// Unreadable files, malformed `Chart.yaml`/`values.yaml`, or metadata Helm refuses.
 pub fn load(path: &Path) -> Result<Chart, HelmError> {
+    load_within(path, None)
+}
+
+/// Loads a chart from a directory or a `.tgz` file. Links in a chart directory are followed as
+/// Helm follows them, but only to files and directories inside `boundary` (the chart's own
+/// directory when `None`), and each real directory is read once.
+///
+/// # Errors
+/// As [`load`], and a link that leads outside the boundary.
+pub fn load_within(path: &Path, boundary: Option<&Boundary>) -> Result<Chart, HelmError> {
+    let read_err = |source| HelmError::Read {
+        path: path.to_owned(),
+        source,
+    };
     let files = if path.is_dir() {
-        read_dir(path)?
+        let own;
+        let boundary = match boundary {
+            Some(b) => b,
+            None => {
+                own = Boundary::new(path).map_err(read_err)?;
+                &own
+            }
+        };
+        boundary.resolve(path).map_err(read_err)?;
+        read_dir(path, boundary)?
     } else {
-        let data = std::fs::read(path).map_err(|source| HelmError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
+        let data = match boundary {
+            Some(b) => b.read(path),
+            None => gitops_core::confine::read_file(path),
+        }
+        .map_err(read_err)?;
         read_archive(&data).map_err(|message| HelmError::Load {
             chart: path.display().to_string(),
             message,
@@ -85,12 +112,23 @@ pub fn load(path: &Path) -> Result<Chart, HelmError> {
     })
 }
 
-fn read_dir(root: &Path) -> Result<Vec<(String, Vec<u8>)>, HelmError> {
-    let rules = match std::fs::read_to_string(root.join(".helmignore")) {
+fn read_dir(root: &Path, boundary: &Boundary) -> Result<Vec<(String, Vec<u8>)>, HelmError> {
+    let rules = match boundary.read_to_string(&root.join(".helmignore")) {
         Ok(t) => Rules::parse(&t),
-        Err(_) => Rules::parse(""),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Rules::parse(""),
+        Err(source) => {
+            return Err(HelmError::Read {
+                path: root.join(".helmignore"),
+                source,
+            });
+        }
     };
     let mut out = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    seen.insert(boundary.resolve(root).map_err(|source| HelmError::Read {
+        path: root.to_owned(),
+        source,
+    })?);
     let mut stack = vec![(root.to_owned(), String::new())];
     while let Some((dir, rel)) = stack.pop() {
         let rd = std::fs::read_dir(&dir).map_err(|source| HelmError::Read {
@@ -109,6 +147,7 @@ fn read_dir(root: &Path) -> Result<Vec<(String, Vec<u8>)>, HelmError> {
             let p = e.path();
             // The entry's type comes with the directory listing; only a symbolic link needs a
             // `stat` to learn whether it leads to a directory.
+            let is_link = e.file_type().is_ok_and(|t| t.is_symlink());
             let is_dir = match e.file_type() {
                 Ok(t) if !t.is_symlink() => t.is_dir(),
                 _ => p.is_dir(),
@@ -116,13 +155,23 @@ fn read_dir(root: &Path) -> Result<Vec<(String, Vec<u8>)>, HelmError> {
             if rules.ignore(&rel_path, is_dir) {
                 continue;
             }
+            let read_err = |source| HelmError::Read {
+                path: p.clone(),
+                source,
+            };
             if is_dir {
-                stack.push((p, rel_path));
+                // Links are judged by where they land; a directory reached again (a link back
+                // up the tree) is not read twice.
+                if seen.insert(boundary.resolve(&p).map_err(read_err)?) {
+                    stack.push((p, rel_path));
+                }
             } else {
-                let data = std::fs::read(&p).map_err(|source| HelmError::Read {
-                    path: p.clone(),
-                    source,
-                })?;
+                let data = if is_link {
+                    boundary.read(&p)
+                } else {
+                    gitops_core::confine::read_file(&p)
+                }
+                .map_err(read_err)?;
                 out.push((rel_path, data));
             }
         }

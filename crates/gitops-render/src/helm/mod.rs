@@ -58,6 +58,10 @@ pub struct HelmOptions {
     /// `--show-only`: print only the templates whose path below the chart
     /// (`templates/x.yaml`, `charts/sub/templates/y.yaml`) matches one of these globs.
     pub show_only: Vec<String>,
+    /// Where the chart's files may be read from, links followed: the root of the repository the
+    /// chart is in. `None`: the chart's own directory. Values files are the caller's to check:
+    /// `-f` may name any file the user can read, a HelmRelease's `valuesFiles` may not.
+    pub boundary: Option<gitops_core::confine::Boundary>,
 }
 
 impl Default for HelmOptions {
@@ -74,6 +78,7 @@ impl Default for HelmOptions {
             include_crds: false,
             skip_tests: false,
             show_only: Vec::new(),
+            boundary: None,
         }
     }
 }
@@ -303,10 +308,10 @@ pub fn missing_dependencies(path: &Path) -> Result<Vec<String>, HelmError> {
 /// # Errors
 /// Any [`HelmError`].
 pub fn render_chart(path: &Path, options: &HelmOptions) -> Result<HelmOutput, HelmError> {
-    let chart = chart::load(path)?;
+    let chart = chart::load_within(path, options.boundary.as_ref())?;
     let mut user = Map::new();
     for f in &options.values_files {
-        let text = std::fs::read_to_string(f).map_err(|source| HelmError::Read {
+        let text = gitops_core::confine::read_to_string(f).map_err(|source| HelmError::Read {
             path: f.clone(),
             source,
         })?;

@@ -51,6 +51,11 @@ pub struct JsonnetOptions {
     pub tlas: BTreeMap<String, ExtValue>,
     /// Library search paths (`-J`), in the order given; the last one is searched first.
     pub library_paths: Vec<PathBuf>,
+    /// Where imports may be read from, besides the library paths: the source's root, as
+    /// kustomize's load restrictor confines a kustomization (an import that lands outside it,
+    /// through `..`, an absolute path or a link, is an error). `None`: anywhere, as `jsonnet`
+    /// itself (`--load-restrictor none`).
+    pub boundary: Option<gitops_core::confine::Boundary>,
 }
 
 /// Evaluates the Jsonnet file `file` and returns its output as JSON.
@@ -122,6 +127,12 @@ pub fn render_dir(dir: &Path, options: &JsonnetOptions) -> Result<Vec<SourcedObj
         if file.extension().is_some_and(|e| e == "jsonnet") {
             objects.extend(render_file(&file, &options)?);
         } else {
+            if let Some(boundary) = &options.boundary {
+                boundary.resolve(&file).map_err(|source| Error::Read {
+                    path: file.clone(),
+                    source,
+                })?;
+            }
             objects.extend(crate::plain::render_file(&file)?);
         }
     }

@@ -109,6 +109,16 @@ fn evaluate_here(program: &Program<'_>, options: &JsonnetOptions) -> Result<Valu
         .import_resolver(Resolver {
             default_dir: program.default_dir(),
             library_paths: options.library_paths.iter().rev().cloned().collect(),
+            confinement: options.boundary.as_ref().map(|root| {
+                let mut allowed = vec![root.clone()];
+                allowed.extend(
+                    options
+                        .library_paths
+                        .iter()
+                        .filter_map(|p| gitops_core::confine::Boundary::new(p).ok()),
+                );
+                allowed
+            }),
         })
         .context_initializer(context);
     let state = builder.build();
@@ -188,6 +198,36 @@ struct Resolver {
     default_dir: PathBuf,
     /// Library paths, in search order.
     library_paths: Vec<PathBuf>,
+    /// The directories files may be read from (the source's root and the library paths), or
+    /// `None` for anywhere.
+    confinement: Option<Vec<gitops_core::confine::Boundary>>,
+}
+
+impl Resolver {
+    /// Checks that `path` lands inside one of the allowed directories once every link in it is
+    /// followed.
+    fn check_allowed(&self, path: &Path) -> jrsonnet_evaluator::Result<()> {
+        let Some(allowed) = &self.confinement else {
+            return Ok(());
+        };
+        let real = std::fs::canonicalize(path)
+            .map_err(|e| ErrorKind::ImportIo(format!("{}: {e}", path.display())))?;
+        if allowed.iter().any(|b| real.starts_with(b.root())) {
+            return Ok(());
+        }
+        let roots: Vec<String> = allowed
+            .iter()
+            .map(|b| format!("`{}`", b.root().display()))
+            .collect();
+        Err(ErrorKind::ImportIo(format!(
+            "`{}` resolves to `{}`, outside {}: imports are only read from inside the source \
+             and the library paths (`--load-restrictor none` lifts this)",
+            path.display(),
+            real.display(),
+            roots.join(", ")
+        ))
+        .into())
+    }
 }
 
 impl ImportResolver for Resolver {
@@ -206,6 +246,7 @@ impl ImportResolver for Resolver {
         for dir in candidates {
             let candidate = dir.join(relative);
             if candidate.is_file() {
+                self.check_allowed(&candidate)?;
                 return Ok(SourcePath::new(SourceFile::new(candidate)));
             }
         }
@@ -220,6 +261,7 @@ impl ImportResolver for Resolver {
         let Some(path) = resolved.path() else {
             return Err(ErrorKind::ResolvedFileNotFound(resolved.clone()).into());
         };
-        std::fs::read(path).map_err(|e| ErrorKind::ImportIo(e.to_string()).into())
+        self.check_allowed(path)?;
+        gitops_core::confine::read_file(path).map_err(|e| ErrorKind::ImportIo(e.to_string()).into())
     }
 }

@@ -25,6 +25,8 @@ pub(super) struct Loader {
     /// The kustomization file (for messages).
     pub file: PathBuf,
     pub restrictor: LoadRestrictor,
+    /// The source's root, which nothing may be read outside of whatever the restrictor says.
+    pub boundary: Option<gitops_core::confine::Boundary>,
 }
 
 /// What a path in a kustomization field resolved to.
@@ -58,6 +60,22 @@ impl Loader {
                 },
             )
         })?;
+        if let Some(boundary) = &self.boundary
+            && !canonical.starts_with(boundary.root())
+        {
+            return Err(Error::field(
+                &self.file,
+                field,
+                value,
+                format!(
+                    "`{}` resolves to `{}`, outside the source `{}`: files are only read from \
+                     inside the source",
+                    shown.display(),
+                    canonical.display(),
+                    boundary.root().display()
+                ),
+            ));
+        }
         if canonical.is_dir() {
             return Ok(Target::Dir {
                 shown: normalize(&shown),
@@ -91,11 +109,13 @@ impl Loader {
     /// Reads the file `value` of `field`.
     pub(super) fn read(&self, field: &str, value: &str) -> Result<Vec<u8>, Error> {
         match self.resolve(field, value)? {
-            Target::File { shown } => std::fs::read(&shown).map_err(|source| Error::Read {
-                kustomization: self.file.clone(),
-                path: shown,
-                source,
-            }),
+            Target::File { shown } => {
+                gitops_core::confine::read_file(&shown).map_err(|source| Error::Read {
+                    kustomization: self.file.clone(),
+                    path: shown,
+                    source,
+                })
+            }
             Target::Dir { shown, .. } => Err(Error::field(
                 &self.file,
                 field,

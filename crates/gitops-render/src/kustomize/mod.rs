@@ -49,6 +49,10 @@ pub enum LoadRestrictor {
 pub struct Options {
     /// Which files kustomizations may read.
     pub load_restrictor: LoadRestrictor,
+    /// Where files and directories may be read from at all, whatever the load restrictor: the
+    /// root of the repository a build comes from (Flux builds with the restrictor off, but never
+    /// outside the source). `None`: only the load restrictor applies, as in kustomize.
+    pub boundary: Option<gitops_core::confine::Boundary>,
 }
 
 impl Options {

@@ -63,7 +63,11 @@ impl Kt {
                 });
             }
         };
-        let text = std::fs::read_to_string(&file).map_err(|source| Error::Read {
+        let text = match &ctx.options.boundary {
+            Some(boundary) => boundary.read_to_string(&file),
+            None => gitops_core::confine::read_to_string(&file),
+        }
+        .map_err(|source| Error::Read {
             kustomization: file.clone(),
             path: file.clone(),
             source,
@@ -93,6 +97,7 @@ impl Kt {
             root,
             file,
             restrictor: ctx.options.load_restrictor,
+            boundary: ctx.options.boundary.clone(),
         };
         let openapi = match k.openapi.as_ref().and_then(|o| o.get("path")) {
             Some(path) => {

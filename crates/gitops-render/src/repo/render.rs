@@ -42,6 +42,12 @@ pub(super) fn render_unit(
     options: &RepoOptions,
     known: &[&SourcedObject],
 ) -> UnitRender {
+    // Nothing a unit renders may be read from outside its source.
+    let within = RepoOptions {
+        render: options.render.clone().within(source_root),
+        ..options.clone()
+    };
+    let options = &within;
     let namespace = unit.id.namespace.as_str();
     match &unit.body {
         UnitBody::Kustomization(spec) => render_kustomization(spec, dir, namespace, options, known),
@@ -135,7 +141,11 @@ fn render_helm_release(
             .iter()
             .chain(&chart.spec.values_files);
         for file in files {
-            match join_inside(source_root, file) {
+            let inside = join_inside(source_root, file).filter(|path| {
+                gitops_core::confine::Boundary::new(source_root)
+                    .is_ok_and(|boundary| boundary.contains(path))
+            });
+            match inside {
                 Some(path) => render.helm.values_files.push(path),
                 None => {
                     return UnitRender {
