@@ -2,7 +2,6 @@
 //! (`../shared/corpus/helm/pkg/cmd/testdata/template-cases.yaml`), skipped when absent. Every
 //! case runs; those expecting an error must fail, the others must print the golden exactly.
 
-
 #[test]
 fn helm_template_goldens_pass() {
     let Some(cmd_dir) = gitops_testenv::corpus::path("helm/pkg/cmd") else {

@@ -3,7 +3,7 @@
 //! length bounds, `pattern`, `allOf`/`anyOf`/`oneOf`/`not`, local `$ref`s), with messages in
 //! the words Helm v4 prints (`- at '/age': minimum: got -5, want 0`).
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::fmt;
 
 use serde_json::Value as Json;
@@ -167,10 +167,22 @@ pub(crate) fn validate(schema: &Json, value: &Json) -> Vec<String> {
     let cx = Cx {
         root: schema,
         entered: RefCell::new(Vec::new()),
+        steps: Cell::new(0),
     };
     check(&cx, schema, value, &At::Root, &mut errs);
+    if cx.steps.get() > MAX_STEPS {
+        return vec![format!(
+            "- at '': validation stopped after {MAX_STEPS} steps (the schema's `anyOf`, `oneOf` \
+             and `$ref`s multiply)"
+        )];
+    }
     errs
 }
+
+/// The most (subschema, value) pairs one validation checks. jsonschema sets no bound, and
+/// `anyOf`s of `$ref`s nested forty deep ask for 2^40; the values and schema of a large chart
+/// take tens of thousands.
+const MAX_STEPS: usize = 1_000_000;
 
 /// What a validation carries along: the whole schema, for `$ref`s, and the targets of the
 /// `$ref`s followed at the value being checked, so that a reference cycle (`{"$ref": "#"}`)
@@ -178,6 +190,8 @@ pub(crate) fn validate(schema: &Json, value: &Json) -> Vec<String> {
 struct Cx<'a> {
     root: &'a Json,
     entered: RefCell<Vec<*const Json>>,
+    /// Checks made so far (bounded by [`MAX_STEPS`]).
+    steps: Cell<usize>,
 }
 
 /// Checks a value inside the one being checked: `$ref`s followed at the parent do not count.
@@ -296,6 +310,10 @@ impl<'a> Keywords<'a> {
 }
 
 fn check(cx: &Cx<'_>, schema: &Json, v: &Json, at: &At<'_>, errs: &mut Vec<String>) {
+    cx.steps.set(cx.steps.get() + 1);
+    if cx.steps.get() > MAX_STEPS {
+        return;
+    }
     let Json::Object(s) = schema else {
         if schema == &Json::Bool(false) {
             errs.push(format!("- at '{at}': false schema"));
@@ -501,6 +519,25 @@ fn check(cx: &Cx<'_>, schema: &Json, v: &Json, at: &At<'_>, errs: &mut Vec<Strin
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn any_of_branches_multiplying_forty_levels_deep_stop_after_the_step_bound() {
+        let mut definitions = serde_json::Map::new();
+        for i in 0..40 {
+            let next = serde_json::json!({"$ref": format!("#/definitions/d{}", i + 1)});
+            definitions.insert(format!("d{i}"), serde_json::json!({"anyOf": [next, next]}));
+        }
+        definitions.insert("d40".to_owned(), serde_json::json!({"type": "string"}));
+        let schema = serde_json::json!({"definitions": definitions, "$ref": "#/definitions/d0"});
+        let schema = parse(schema.to_string().as_bytes()).unwrap();
+        assert_eq!(
+            validate(&schema, &serde_json::json!(1)),
+            [
+                "- at '': validation stopped after 1000000 steps (the schema's `anyOf`, `oneOf` and \
+              `$ref`s multiply)"
+            ]
+        );
+    }
 
     #[test]
     fn a_schema_referring_to_itself_is_a_reference_cycle_not_a_stack_overflow() {
