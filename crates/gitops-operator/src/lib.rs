@@ -45,6 +45,7 @@ pub mod deps;
 pub mod duration;
 pub mod gc;
 pub mod http;
+pub mod isolate;
 mod leader;
 pub mod observe;
 pub mod plan;
@@ -115,6 +116,15 @@ pub struct Args {
     /// Interval of objects that set none
     #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
     pub default_interval: Duration,
+    /// How long one render (a unit's kustomize/Jsonnet/plain build, a release's chart) may run
+    /// before it is stopped and its unit fails; renders run in a child process
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
+    pub render_timeout: Duration,
+    /// Address space one render process may use, in MiB; it includes the reserved stacks of the
+    /// render thread (256 MiB) and of Jsonnet evaluation (512 MiB), so values under 1024 leave
+    /// Jsonnet no room
+    #[arg(long, value_name = "MIB", default_value_t = 2048)]
+    pub render_memory_mib: u64,
 }
 
 fn parse_duration(text: &str) -> Result<Duration, String> {
@@ -179,6 +189,10 @@ pub async fn run(args: Args, observer: Arc<dyn Observer>) -> anyhow::Result<()> 
         namespace: args.watch_namespace.clone(),
         label_selector: args.watch_label_selector.clone(),
         identity: leader::identity(),
+        render_limits: isolate::RenderLimits {
+            timeout: args.render_timeout,
+            memory_bytes: args.render_memory_mib.saturating_mul(1 << 20),
+        },
     };
     std::fs::create_dir_all(&settings.storage).with_context(|| {
         format!(

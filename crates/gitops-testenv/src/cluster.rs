@@ -104,6 +104,45 @@ impl Cluster {
         self.bin_dir.as_deref()
     }
 
+    /// Kills one component of a control plane this process started (`etcd`, `kube-apiserver`,
+    /// `kube-controller-manager`, `kube-scheduler`, `kwok`) at once, as a crash would. Fault
+    /// tests that do this must own their control plane: run them in a test binary of their own.
+    ///
+    /// # Errors
+    /// When this process did not start the control plane, or the script fails.
+    pub fn stop_component(&self, name: &str) -> anyhow::Result<()> {
+        self.component("stop-component", name)
+    }
+
+    /// Starts a component stopped by [`Cluster::stop_component`] again with the arguments it
+    /// had, and waits until it serves (etcd and the apiserver).
+    ///
+    /// # Errors
+    /// As [`Cluster::stop_component`].
+    pub fn start_component(&self, name: &str) -> anyhow::Result<()> {
+        self.component("start-component", name)
+    }
+
+    fn component(&self, verb: &str, name: &str) -> anyhow::Result<()> {
+        let state_dir = self
+            .state_dir
+            .as_ref()
+            .context("this process did not start the control plane (GITOPS_TESTENV_REUSE)")?;
+        let script = script();
+        let status = Command::new(&script)
+            .arg(verb)
+            .arg(name)
+            .env("GITOPS_TESTENV_DIR", state_dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .status()
+            .with_context(|| format!("running {}", script.display()))?;
+        if !status.success() {
+            bail!("{} {verb} {name} failed with {status}", script.display());
+        }
+        Ok(())
+    }
+
     /// The kube client configuration for the admin kubeconfig.
     pub async fn config(&self) -> anyhow::Result<Config> {
         crate::init_crypto();

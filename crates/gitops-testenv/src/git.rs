@@ -247,10 +247,24 @@ impl Server {
     }
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
+impl Server {
+    /// Kills the server and the processes it started (`git daemon` serves from a `git-daemon`
+    /// child, which would otherwise keep listening).
+    pub(crate) fn kill(&mut self) {
+        let pid = self.child.id();
+        let children =
+            std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
         let _ = self.child.kill();
         let _ = self.child.wait();
+        for child in children.split_whitespace() {
+            let _ = Command::new("kill").args(["-KILL", child]).status();
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
     }
 }
 
@@ -269,7 +283,26 @@ impl GitDaemon {
     }
 
     fn start_once(repos: &GitRepos) -> anyhow::Result<GitDaemon> {
-        let port = free_port()?;
+        GitDaemon::start_on(repos, free_port()?)
+    }
+
+    /// Stops the daemon, as a Git server that goes away would; [`GitDaemon::restart`] brings it
+    /// back on the same port.
+    pub fn stop(&mut self) {
+        self.server.kill();
+    }
+
+    /// Starts a stopped daemon again on its port, so that URLs handed out stay valid.
+    ///
+    /// # Errors
+    /// When the port cannot be listened on again.
+    pub fn restart(&mut self, repos: &GitRepos) -> anyhow::Result<()> {
+        self.stop();
+        *self = GitDaemon::start_on(repos, self.port)?;
+        Ok(())
+    }
+
+    fn start_on(repos: &GitRepos, port: u16) -> anyhow::Result<GitDaemon> {
         let dir = tempfile::Builder::new()
             .prefix("gitops-git-daemon-")
             .tempdir()?;

@@ -91,8 +91,9 @@ fn merge(base: &mut Map<String, Value>, over: Map<String, Value>) {
 }
 
 /// Renders the chart at `chart` (a path in the artifact) with the values files of the spec
-/// (paths in the artifact) and the merged values, on a blocking thread.
+/// (paths in the artifact) and the merged values, in a render process bounded by `limits`.
 pub(super) async fn render(
+    limits: crate::isolate::RenderLimits,
     root: &std::path::Path,
     chart: &str,
     values_files: &[String],
@@ -123,23 +124,66 @@ pub(super) async fn render(
         Ok(_) => Map::new(),
         Err(e) => return Err(format!("the merged values are not JSON: {e}")),
     };
-    tokio::task::spawn_blocking(move || -> Result<(Vec<Object>, Vec<Hook>), String> {
-        let mut options = HelmOptions::default();
-        options.release_name = release;
-        options.namespace = namespace;
-        options.values_files = files;
-        options.values = values;
-        options.boundary = Some(boundary);
-        let output = render_chart(&chart_dir, &options)
-            .map_err(|e| format!("render failed: {}", chain(&e)))?;
-        split(&output).map_err(|e| format!("render failed: {e}"))
-    })
-    .await
-    .map_err(|e| format!("the render task failed: {e}"))?
+    let request = crate::isolate::Request::Chart {
+        root: root.to_owned(),
+        chart: chart_dir,
+        values_files: files,
+        values,
+        release,
+        namespace,
+    };
+    match crate::isolate::render(&request, limits).await? {
+        crate::isolate::Answer::Release { objects, hooks } => {
+            let objects = objects
+                .into_iter()
+                .map(Object::from_value)
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| format!("render failed: {e}"))?;
+            let mut out = Vec::new();
+            for (object, events) in hooks {
+                let object =
+                    Object::from_value(object).map_err(|e| format!("render failed: {e}"))?;
+                out.push(Hook::new(object, &events));
+            }
+            Ok((objects, out))
+        }
+        crate::isolate::Answer::Failed(message) => Err(message),
+        crate::isolate::Answer::Objects(_) => {
+            Err("the render process answered a unit, not a release".to_owned())
+        }
+    }
+}
+
+/// A release's objects and each hook object with its `helm.sh/hook` events, as the render
+/// process hands them over.
+pub(crate) type RenderedRelease = (Vec<Object>, Vec<(Value, String)>);
+
+/// Renders a chart here, in the render process: the objects and each hook with its
+/// `helm.sh/hook` events.
+pub(crate) fn render_chart_here(
+    root: &std::path::Path,
+    chart: &std::path::Path,
+    values_files: Vec<std::path::PathBuf>,
+    values: Map<String, Value>,
+    release: String,
+    namespace: String,
+) -> Result<RenderedRelease, String> {
+    let mut options = HelmOptions::default();
+    options.release_name = release;
+    options.namespace = namespace;
+    options.values_files = values_files;
+    options.values = values;
+    options.boundary = Some(
+        gitops_core::confine::Boundary::new(root)
+            .map_err(|e| format!("cannot read the source: {e}"))?,
+    );
+    let output =
+        render_chart(chart, &options).map_err(|e| format!("render failed: {}", chain(&e)))?;
+    split(&output).map_err(|e| format!("render failed: {e}"))
 }
 
 /// The release's objects (CRDs, then manifests in Helm's order) and its hooks.
-fn split(output: &gitops_render::helm::HelmOutput) -> Result<(Vec<Object>, Vec<Hook>), String> {
+fn split(output: &gitops_render::helm::HelmOutput) -> Result<RenderedRelease, String> {
     let (manifests, hooks) = output.sorted().map_err(|e| chain(&e))?;
     let parse = |path: &str, text: &str| {
         gitops_core::manifest::parse_yaml(
@@ -160,7 +204,7 @@ fn split(output: &gitops_render::helm::HelmOutput) -> Result<(Vec<Object>, Vec<H
     for m in &hooks {
         let events = m.hook.clone().unwrap_or_default();
         for o in parse(&m.path, &m.content)? {
-            out.push(Hook::new(o.object, &events));
+            out.push((o.object.into_value(), events.clone()));
         }
     }
     Ok((main, out))

@@ -8,10 +8,9 @@ use std::path::PathBuf;
 use gitops_core::api::{CrossNamespaceSourceReference, GitRepository, Kustomization};
 use gitops_core::{Object, ObjectRef as CoreRef, split_api_version};
 use gitops_render::substitute::VariableSource;
-use gitops_render::unit::{UnitSpec, render};
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 
-use super::{Context, chain};
+use super::Context;
 use crate::conditions::reason;
 use crate::deps::UnitKey;
 
@@ -76,8 +75,8 @@ pub(super) async fn artifact_of(
     })
 }
 
-/// Renders the unit: `substituteFrom` data read from the cluster, then the unit renderer on a
-/// blocking thread.
+/// Renders the unit: `substituteFrom` data read from the cluster, then the unit renderer in a
+/// render process bounded by the operator's render limits.
 pub(super) async fn build(
     ks: &Kustomization,
     ctx: &Context,
@@ -85,18 +84,26 @@ pub(super) async fn build(
     dir: &std::path::Path,
 ) -> Result<Vec<Object>, (&'static str, String)> {
     let sources = substitute_from(ks, ctx, key).await?;
-    let spec = UnitSpec::from_flux(&ks.spec, sources);
-    let root = dir.to_owned();
-    let rendered = tokio::task::spawn_blocking(move || {
-        render(&root, &spec, &gitops_render::RenderOptions::default())
-    })
-    .await
-    .map_err(|e| (reason::BUILD_FAILED, format!("the render task failed: {e}")))?
-    .map_err(|e| {
-        let message = chain(&e).replace(&format!("{}/", dir.display()), "");
-        (reason::BUILD_FAILED, format!("render failed: {message}"))
-    })?;
-    Ok(rendered.objects.into_iter().map(|o| o.object).collect())
+    let request = crate::isolate::Request::Unit {
+        root: dir.to_owned(),
+        spec: Box::new(ks.spec.clone()),
+        variables: sources.into_iter().map(Into::into).collect(),
+    };
+    let failed = |message: String| (reason::BUILD_FAILED, format!("render failed: {message}"));
+    match crate::isolate::render(&request, ctx.settings.render_limits)
+        .await
+        .map_err(failed)?
+    {
+        crate::isolate::Answer::Objects(objects) => objects
+            .into_iter()
+            .map(Object::from_value)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| failed(e.to_string())),
+        crate::isolate::Answer::Failed(message) => Err(failed(message)),
+        crate::isolate::Answer::Release { .. } => Err(failed(
+            "the render process answered a release, not a unit".to_owned(),
+        )),
+    }
 }
 
 async fn substitute_from(

@@ -15,6 +15,8 @@ mod source;
 mod sync;
 mod unit;
 
+pub(crate) use chart::render_chart_here;
+
 use std::collections::HashMap;
 use std::future::Future;
 use std::path::PathBuf;
@@ -49,6 +51,8 @@ pub struct Settings {
     pub label_selector: Option<String>,
     /// This replica's identity (Events, the Lease).
     pub identity: String,
+    /// The bounds of every render (each runs in a child process, see [`crate::isolate`]).
+    pub render_limits: crate::isolate::RenderLimits,
 }
 
 /// What outlives one leadership term: client, configuration and settings.

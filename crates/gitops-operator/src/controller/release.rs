@@ -312,6 +312,7 @@ async fn apply(hr: &HelmRelease, ctx: &Context) -> Result<Action, Error> {
             ctx.remember(KIND, &key, true);
             if mode == DriftMode::Warn {
                 let rendered = render(
+                    ctx.settings.render_limits,
                     &located.root,
                     &located.chart,
                     &located.values_files,
@@ -358,6 +359,7 @@ async fn apply(hr: &HelmRelease, ctx: &Context) -> Result<Action, Error> {
     status.last_attempted_values_digest = Some(digest);
     let installing = old.last_applied_revision.is_none();
     let (objects, hooks) = match render(
+        ctx.settings.render_limits,
         &located.root,
         &located.chart,
         &located.values_files,

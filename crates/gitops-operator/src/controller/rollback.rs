@@ -118,6 +118,7 @@ impl Rollback<'_> {
         };
         let located = self.locate(ctx, key, revision).await?;
         let (objects, _) = render(
+            ctx.settings.render_limits,
             &located.root,
             &located.chart,
             &located.values_files,
