@@ -28,7 +28,7 @@ pub type TreeMap = HashMap<String, Rc<Tree>, NameHash>;
 /// takes up to 8 KiB of a debug build's stack (measured with `include` chains), so the bound is
 /// twice the parser's, which lets Helm's own `include` bound (1,000 nested calls of each
 /// template) be reached first by chains of up to ten templates, and fits the Helm renderer's
-/// thread three times over.
+/// thread.
 pub const MAX_DEPTH: usize = 20_000;
 
 enum Flow {

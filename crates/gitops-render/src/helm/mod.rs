@@ -365,8 +365,9 @@ pub fn render(
 
 /// The stack a render runs on: [`crate::gotemplate::MAX_DEPTH`] levels of template calls and
 /// actions take up to 160 MB of a debug build's stack (8 KiB a level, measured with `include`
-/// chains; a release build needs less); this is three times that.
-const RENDER_STACK: usize = 512 << 20;
+/// chains), and less in a release build. Only touched pages are committed, but the whole
+/// reservation counts against an address-space limit (the operator's render budget).
+const RENDER_STACK: usize = 256 << 20;
 
 fn render_here(
     mut chart: Chart,
