@@ -7,8 +7,8 @@
 //! # Caveats
 //! This bounds the output only. A program that flattens a huge rope on its way (`std.asciiUpper`
 //! of one, say), or that computes for ever, is not stopped here: jrsonnet has no memory or time
-//! budget; a deadline and a memory budget have to come from the caller (a render isolated in
-//! the operator).
+//! budget; a deadline and a memory budget have to come from the caller (the operator renders
+//! in a child process with both).
 
 use jrsonnet_evaluator::val::ArrValue;
 use jrsonnet_evaluator::{IStr, ObjValue, Val};
