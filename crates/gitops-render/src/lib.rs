@@ -17,6 +17,7 @@ pub mod jsonnet;
 pub mod kustomize;
 pub mod plain;
 pub mod repo;
+mod stack;
 pub mod substitute;
 pub mod unit;
 

@@ -16,6 +16,11 @@ pub const DEFAULT_PROGRESS_DEADLINE_SECONDS: u64 = 600;
 /// The default delay before the old revision of a blue-green rollout is scaled down.
 pub const DEFAULT_SCALE_DOWN_DELAY_SECONDS: u64 = 30;
 
+/// The most checks an A/B test may run: a week of checks one minute apart (10,080), rounded.
+/// Flagger sets no bound, but the plan holds one step per check, and `iterations: 4294967295`
+/// would ask for billions of them.
+pub const MAX_ITERATIONS: u32 = 10_000;
+
 /// A spec the machine cannot run: where and why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{path}: {message}")]
@@ -271,6 +276,15 @@ impl Plan {
                     return Err(err(
                         format!("{path}.iterations"),
                         "expected at least 1 iteration, found 0",
+                    ));
+                }
+                if ab.iterations > MAX_ITERATIONS {
+                    return Err(err(
+                        format!("{path}.iterations"),
+                        format!(
+                            "expected at most {MAX_ITERATIONS} iterations, found {}",
+                            ab.iterations
+                        ),
                     ));
                 }
                 plan.threshold = threshold(path, ab.threshold)?;

@@ -180,7 +180,10 @@ pub fn simulate(rollout: &Rollout, script: &Script) -> Result<Timeline, PlanErro
         }
         status = decision.status;
         let next_event = events.front().map(|e| e.at.max(now));
-        let next = match (decision.requeue_after.map(|r| now + r), next_event) {
+        let next = match (
+            decision.requeue_after.map(|r| now.saturating_add(r)),
+            next_event,
+        ) {
             (Some(a), Some(b)) => a.min(b),
             (Some(a), None) | (None, Some(a)) => a,
             (None, None) => break,

@@ -6,6 +6,14 @@ use crate::printer::Printer;
 
 pub(crate) fn run(args: &GraphArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
     let discovery = super::repo::discover(&args.repo)?;
+    // Nothing is found below an entry path that does not render (or does not exist).
+    if let Err(message) = &discovery.entry_output {
+        anyhow::bail!(
+            "path `{}` of `{}` cannot be read: {message}",
+            discovery.entry,
+            discovery.root.display()
+        );
+    }
     let graph = &discovery.graph;
     let text = match args.output {
         GraphFormat::Dot => graph.to_dot(),

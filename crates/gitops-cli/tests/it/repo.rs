@@ -73,6 +73,20 @@ fn cycles_and_missing_dependencies_fail_the_plan_with_clear_errors() {
 }
 
 #[test]
+fn graph_of_a_missing_path_is_an_error_naming_it() {
+    let out = run(
+        &mut gitops(&["graph", "fixtures/platform", "--path", "clusters/nowhere"]),
+        &[],
+    );
+    assert_eq!(
+        out,
+        "exit code: 1\n----- stdout -----\n\n----- stderr -----\nerror: path `clusters/nowhere` \
+         of `fixtures/platform` cannot be read: cannot read `fixtures/platform/clusters/nowhere`: \
+         No such file or directory (os error 2)\n"
+    );
+}
+
+#[test]
 fn a_unit_that_fails_to_render_does_not_hide_the_others() {
     let dir = tempfile::tempdir().unwrap();
     write(

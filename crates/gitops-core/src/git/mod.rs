@@ -288,10 +288,10 @@ impl GitSource {
                 let (plain, userinfo) = url::split_userinfo(&self.url);
                 if let Some((user, password)) = userinfo {
                     if creds.username.is_none() {
-                        creds.username = Some(user);
+                        creds.username = Some(url::decode_userinfo(&user));
                     }
                     if creds.password.is_none() {
-                        creds.password = password;
+                        creds.password = password.as_deref().map(url::decode_userinfo);
                     }
                 }
                 let has_secret = creds.password.is_some() || creds.bearer_token.is_some();
@@ -319,6 +319,7 @@ impl GitSource {
             .map(str::to_owned)
             .collect();
         if let (_, Some((_, Some(password)))) = url::split_userinfo(&self.url) {
+            secrets.push(url::decode_userinfo(&password));
             secrets.push(password);
         }
         secrets
@@ -471,5 +472,23 @@ impl GitSource {
         let staging = store.staging()?;
         let entries = self.export_entries(fetched, staging.path())?;
         store.commit(staging, fetched.revision.clone(), &entries)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn percent_encoded_url_credentials_are_sent_decoded() {
+        let source = GitSource::new("https://al%69ce:p%40ss@git.example.com/r.git");
+        let (url, credentials) = source.connection().unwrap();
+        assert_eq!(url, "https://git.example.com/r.git");
+        assert_eq!(credentials.username.as_deref(), Some("alice"));
+        assert_eq!(credentials.password.as_deref(), Some("p@ss"));
+        let secrets = source.secrets();
+        assert!(secrets.iter().any(|s| s == "p@ss") && secrets.iter().any(|s| s == "p%40ss"));
     }
 }

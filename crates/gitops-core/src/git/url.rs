@@ -97,6 +97,14 @@ pub fn split_userinfo(url: &str) -> (String, Option<(String, Option<String>)>) {
     (stripped, Some((user, password)))
 }
 
+/// A user name or password of a URL's user info as git sends it: percent-decoded (`p%40ss` is
+/// `p@ss`); a `%` not followed by two hex digits stays as it is.
+pub fn decode_userinfo(part: &str) -> String {
+    percent_encoding::percent_decode_str(part)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
 fn redact_url(url: &str) -> String {
     match split_userinfo(url) {
         (_, None) | (_, Some((_, None))) => url.to_owned(),
@@ -261,6 +269,14 @@ mod tests {
         assert!(is_remote_url("git@h:o/r"));
         assert!(!is_remote_url("fixtures/shop"));
         assert!(!is_remote_url("/abs/path"));
+    }
+
+    #[test]
+    fn percent_encoded_user_info_is_decoded_as_git_decodes_it() {
+        assert_eq!(decode_userinfo("p%40ss%3Aw%2Fd"), "p@ss:w/d");
+        assert_eq!(decode_userinfo("100%"), "100%");
+        assert_eq!(decode_userinfo("a%zzb"), "a%zzb");
+        assert_eq!(decode_userinfo("caf%C3%A9"), "café");
     }
 
     #[test]

@@ -12,6 +12,11 @@ use super::{Document, ParseError, Position, Schema};
 /// with an error instead of exhausting memory.
 const ALIAS_NODE_BUDGET: usize = 5_000_000;
 
+/// Upper bound on the bytes of scalars and keys produced by alias expansion, so that a large
+/// scalar aliased many times fails too (the node budget does not see it): ten times etcd's default
+/// `--max-request-bytes` (1.5 MiB), which no Kubernetes object can exceed.
+const ALIAS_BYTE_BUDGET: usize = 15 << 20;
+
 /// What the loader records besides values.
 #[derive(Default)]
 pub(crate) struct Positions {
@@ -40,9 +45,11 @@ enum Entry {
 
 struct Loader<'a> {
     schema: Schema,
-    anchors: HashMap<usize, (Value, usize)>,
+    /// Anchored values with their [`Weight`].
+    anchors: HashMap<usize, (Value, Weight)>,
     stack: Vec<Frame>,
-    alias_nodes: usize,
+    /// What aliases have expanded to so far.
+    aliased: Weight,
     record: Option<&'a mut Positions>,
     /// JSON pointer segments of the node being built, only kept when recording positions.
     path: Vec<String>,
@@ -57,7 +64,7 @@ pub(crate) fn load(
         schema,
         anchors: HashMap::new(),
         stack: Vec::new(),
-        alias_nodes: 0,
+        aliased: Weight::default(),
         record,
         path: Vec::new(),
     };
@@ -96,13 +103,15 @@ pub(crate) fn load(
             Event::StreamStart | Event::StreamEnd | Event::Nothing => {}
             Event::Alias(id) => {
                 doc_start.get_or_insert(pos);
-                let (value, nodes) =
-                    loader.anchors.get(&id).cloned().ok_or_else(|| ParseError {
+                let Some((value, weight)) = loader.anchors.get(&id) else {
+                    return Err(ParseError {
                         position: pos,
                         message: "alias refers to an unknown anchor".to_owned(),
-                    })?;
-                loader.alias_nodes += nodes;
-                if loader.alias_nodes > ALIAS_NODE_BUDGET {
+                    });
+                };
+                loader.aliased.nodes += weight.nodes;
+                loader.aliased.bytes += weight.bytes;
+                if loader.aliased.nodes > ALIAS_NODE_BUDGET {
                     return Err(ParseError {
                         position: pos,
                         message: format!(
@@ -110,6 +119,15 @@ pub(crate) fn load(
                         ),
                     });
                 }
+                if loader.aliased.bytes > ALIAS_BYTE_BUDGET {
+                    return Err(ParseError {
+                        position: pos,
+                        message: format!(
+                            "aliases expand to more than {ALIAS_BYTE_BUDGET} bytes of text; refusing to expand further"
+                        ),
+                    });
+                }
+                let value = value.clone();
                 loader.push_value(value, pos, &mut root)?;
             }
             Event::Scalar(text, style, anchor, tag) => {
@@ -126,7 +144,8 @@ pub(crate) fn load(
                     continue;
                 }
                 if anchor != 0 {
-                    loader.anchors.insert(anchor, (value.clone(), 1));
+                    let weight = Weight::of(&value);
+                    loader.anchors.insert(anchor, (value.clone(), weight));
                 }
                 loader.push_value(value, pos, &mut root)?;
             }
@@ -209,8 +228,8 @@ impl Loader<'_> {
         root: &mut Option<Value>,
     ) -> Result<(), ParseError> {
         if anchor != 0 {
-            let nodes = count_nodes(&value);
-            self.anchors.insert(anchor, (value.clone(), nodes));
+            let weight = Weight::of(&value);
+            self.anchors.insert(anchor, (value.clone(), weight));
         }
         self.push_value(value, pos, root)
     }
@@ -399,11 +418,33 @@ fn merge_error(start: Position) -> ParseError {
     }
 }
 
-fn count_nodes(value: &Value) -> usize {
-    match value {
-        Value::Array(items) => 1 + items.iter().map(count_nodes).sum::<usize>(),
-        Value::Object(map) => 1 + map.values().map(count_nodes).sum::<usize>(),
-        _ => 1,
+/// What a value costs when an alias repeats it: its nodes and the bytes of its strings and keys.
+#[derive(Clone, Copy, Default)]
+struct Weight {
+    nodes: usize,
+    bytes: usize,
+}
+
+impl Weight {
+    /// Weighs `value` without recursion (anchored values may be nested deeply).
+    fn of(value: &Value) -> Self {
+        let mut weight = Self::default();
+        let mut pending = vec![value];
+        while let Some(v) = pending.pop() {
+            weight.nodes += 1;
+            match v {
+                Value::Array(items) => pending.extend(items),
+                Value::Object(map) => {
+                    for (k, v) in map {
+                        weight.bytes += k.len();
+                        pending.push(v);
+                    }
+                }
+                Value::String(s) => weight.bytes += s.len(),
+                _ => {}
+            }
+        }
+        weight
     }
 }
 

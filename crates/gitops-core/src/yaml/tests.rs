@@ -99,6 +99,22 @@ fn alias_bombs_are_refused() {
 }
 
 #[test]
+fn a_large_scalar_aliased_thousands_of_times_is_refused() {
+    // 1 MB aliased 4,000 times would expand to 4 GB while the node count stays tiny.
+    let mut text = format!("big: &big {}\nlist:\n", "x".repeat(1_000_000));
+    for _ in 0..4_000 {
+        text.push_str("- *big\n");
+    }
+    let err = parse_value(&text, Schema::Yaml12).unwrap_err();
+    assert_eq!(err.position.line, 18);
+    assert!(
+        err.message
+            .contains("aliases expand to more than 15728640 bytes of text"),
+        "{err}"
+    );
+}
+
+#[test]
 fn explicit_tags_override_resolution() {
     let v = parse_value(
         "a: !!str 10\nb: !!int \"10\"\nc: !!float 1\nd: !custom on\n",

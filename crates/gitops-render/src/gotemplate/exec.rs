@@ -21,8 +21,15 @@ pub type FuncMap = HashMap<&'static str, Func, NameHash>;
 /// Named trees a template may call with `template`/`include`.
 pub type TreeMap = HashMap<String, Rc<Tree>, NameHash>;
 
-/// Go's limit on nested template calls.
-const MAX_DEPTH: usize = 100_000;
+/// How deeply templates may call each other (`template`, `include`, `tpl`) and actions (`if`,
+/// `with`, `range`) nest while they execute, counted together: a recursive template usually
+/// takes two levels a call (the call and its `if`). Go allows 100,000 calls (`maxExecDepth` of
+/// text/template) on its growable stack, and its parser 10,000 nested expressions; here a level
+/// takes up to 8 KiB of a debug build's stack (measured with `include` chains), so the bound is
+/// twice the parser's, which lets Helm's own `include` bound (1,000 nested calls of each
+/// template) be reached first by chains of up to ten templates, and fits the Helm renderer's
+/// thread.
+pub const MAX_DEPTH: usize = 20_000;
 
 enum Flow {
     Err(ExecError),
@@ -174,6 +181,21 @@ impl<'a> Exec<'a> {
         Ok(())
     }
 
+    /// Walks the body of an action (`if`, `with`, `range`): one more level of nesting, counted
+    /// with template calls against [`MAX_DEPTH`].
+    fn walk_nested(&mut self, dot: &Value, nodes: &[Node], out: &mut String) -> R<()> {
+        if self.depth >= MAX_DEPTH {
+            let name = self.tree.as_ref().map_or("", |t| t.name.as_str());
+            return Err(Flow::Err(ExecError::plain(format!(
+                "template: {name}: exceeded maximum template depth ({MAX_DEPTH})"
+            ))));
+        }
+        self.depth += 1;
+        let r = self.walk_list(dot, nodes, out);
+        self.depth -= 1;
+        r
+    }
+
     fn walk(&mut self, dot: &Value, node: &Node, out: &mut String) -> R<()> {
         match node {
             Node::Text(range) => {
@@ -191,9 +213,9 @@ impl<'a> Exec<'a> {
                 let mark = self.vars.len();
                 let v = self.eval_pipeline(dot, &b.pipe)?;
                 let r = if v.truthy() {
-                    self.walk_list(dot, &b.list, out)
+                    self.walk_nested(dot, &b.list, out)
                 } else if let Some(e) = &b.else_list {
-                    self.walk_list(dot, e, out)
+                    self.walk_nested(dot, e, out)
                 } else {
                     Ok(())
                 };
@@ -204,9 +226,9 @@ impl<'a> Exec<'a> {
                 let mark = self.vars.len();
                 let v = self.eval_pipeline(dot, &b.pipe)?;
                 let r = if v.truthy() {
-                    self.walk_list(&v, &b.list, out)
+                    self.walk_nested(&v, &b.list, out)
                 } else if let Some(e) = &b.else_list {
-                    self.walk_list(dot, e, out)
+                    self.walk_nested(dot, e, out)
                 } else {
                     Ok(())
                 };
@@ -260,7 +282,7 @@ impl<'a> Exec<'a> {
         };
         if items.is_empty() {
             if let Some(e) = &b.else_list {
-                self.walk_list(dot, e, out)?;
+                self.walk_nested(dot, e, out)?;
             }
             self.vars.truncate(mark);
             return Ok(());
@@ -275,7 +297,7 @@ impl<'a> Exec<'a> {
                 }
                 _ => {}
             }
-            let r = self.walk_list(&item, &b.list, out);
+            let r = self.walk_nested(&item, &b.list, out);
             self.vars.truncate(inner);
             match r {
                 Ok(()) | Err(Flow::Continue) => {}

@@ -25,7 +25,7 @@ use std::rc::Rc;
 pub use builtins::{
     arity, at_least, go_eq, html_escape, js_escape, query_escape, want_bool, want_int, want_str,
 };
-pub use exec::{Exec, Func, FuncMap, NO_WRAP, TreeMap};
+pub use exec::{Exec, Func, FuncMap, MAX_DEPTH, NO_WRAP, TreeMap};
 pub use hash::{NameHash, NameHasher};
 pub use parse::{Names, Source, Tree};
 pub use value::{MapRef, Object, Value};

@@ -298,6 +298,7 @@ pub(super) fn parse(name: &str, text: &str, names: &mut Names) -> Result<TreeMap
         vars: vec![vec!["$"]],
         names,
         src: text,
+        depth: 0,
     };
     let (root, end) = p.item_list(true)?;
     if let Some(end) = end {
@@ -328,7 +329,15 @@ struct Parser<'a, 'n> {
     names: &'n mut Names,
     /// The text being parsed (the source's copy has the same offsets).
     src: &'a str,
+    /// Actions and parenthesized pipelines open around the current token.
+    depth: usize,
 }
+
+/// How deeply actions (`if`, `range`, `with`, `define`, `block`) and parenthesized pipelines
+/// may nest. Go bounds parentheses at 10,000 (`maxStackDepth` of text/template/parse, "max
+/// expression depth exceeded") and lets actions nest as deep as its stack grows; the parser and
+/// the executor here recurse per level, so both count against Go's bound.
+const MAX_NESTING: usize = 10_000;
 
 type End = Option<(&'static str, usize)>;
 
@@ -376,9 +385,25 @@ impl<'a> Parser<'a, '_> {
         self.err(t.pos, format!("unexpected {what} in {context}"))
     }
 
+    /// Enters one more level of nesting, refusing more than [`MAX_NESTING`].
+    fn nest(&mut self) -> Result<(), ParseError> {
+        if self.depth >= MAX_NESTING {
+            return self.err(self.peek().pos, "max expression depth exceeded");
+        }
+        self.depth += 1;
+        Ok(())
+    }
+
     /// Parses nodes until `{{end}}`, `{{else}}` or EOF. Returns the nodes and which of
     /// `end`/`else` stopped it (with its position).
     fn item_list(&mut self, top: bool) -> Result<(Vec<Node>, End), ParseError> {
+        self.nest()?;
+        let r = self.item_list_body(top);
+        self.depth -= 1;
+        r
+    }
+
+    fn item_list_body(&mut self, top: bool) -> Result<(Vec<Node>, End), ParseError> {
         let mut nodes = Vec::new();
         loop {
             let t = self.next();
@@ -817,8 +842,10 @@ impl<'a> Parser<'a, '_> {
                 text: Some(n.into()),
             },
             Tok::LParen => {
-                let p = self.pipeline("parenthesized pipeline", false)?;
-                Arg::Pipe(Box::new(p))
+                self.nest()?;
+                let p = self.pipeline("parenthesized pipeline", false);
+                self.depth -= 1;
+                Arg::Pipe(Box::new(p?))
             }
             _ => return self.unexpected(&t, "operand"),
         })

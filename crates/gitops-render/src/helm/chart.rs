@@ -180,16 +180,26 @@ fn read_dir(root: &Path, boundary: &Boundary) -> Result<Vec<(String, Vec<u8>)>, 
     Ok(out)
 }
 
-/// Reads a gzipped tar; paths lose their first component (the chart's directory).
+/// Helm's `MaxDecompressedChartSize` (pkg/chart/loader/archive): the most a chart archive may
+/// inflate to, all its files together.
+const MAX_DECOMPRESSED_CHART_SIZE: u64 = 100 * 1024 * 1024;
+
+/// Helm's `MaxDecompressedFileSize`: the most one file of a chart archive may inflate to.
+const MAX_DECOMPRESSED_FILE_SIZE: u64 = 5 * 1024 * 1024;
+
+/// Reads a gzipped tar; paths lose their first component (the chart's directory). As Helm's
+/// `LoadArchiveFiles`, it refuses entries that leave the chart's directory and archives that
+/// inflate past Helm's limits, reading no more than the limits allow.
 fn read_archive(data: &[u8]) -> Result<Vec<(String, Vec<u8>)>, String> {
     let gz = flate2::read::GzDecoder::new(data);
     let mut ar = tar::Archive::new(gz);
     let mut raw = Vec::new();
+    let mut remaining = MAX_DECOMPRESSED_CHART_SIZE;
     for entry in ar
         .entries()
         .map_err(|e| format!("cannot read archive: {e}"))?
     {
-        let mut entry = entry.map_err(|e| format!("cannot read archive: {e}"))?;
+        let entry = entry.map_err(|e| format!("cannot read archive: {e}"))?;
         if !entry.header().entry_type().is_file() {
             continue;
         }
@@ -197,18 +207,9 @@ fn read_archive(data: &[u8]) -> Result<Vec<(String, Vec<u8>)>, String> {
             .path()
             .map_err(|e| e.to_string())?
             .to_string_lossy()
-            .replace('\\', "/");
-        let mut buf = Vec::new();
-        entry
-            .read_to_end(&mut buf)
-            .map_err(|e| format!("cannot read archive: {e}"))?;
-        let rel = path
-            .split_once('/')
-            .map_or(path.as_str(), |(_, r)| r)
-            .to_owned();
-        if rel.is_empty() {
-            continue;
-        }
+            .into_owned();
+        let rel = archive_entry_name(&path)?;
+        let buf = read_entry_within(entry, &path, &mut remaining)?;
         raw.push((rel, buf));
     }
     let rules = raw.iter().find(|(n, _)| n == ".helmignore").map_or_else(
@@ -221,6 +222,91 @@ fn read_archive(data: &[u8]) -> Result<Vec<(String, Vec<u8>)>, String> {
         .collect();
     out.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(out)
+}
+
+/// The name of archive entry `path` inside the chart (without the chart's directory, cleaned),
+/// or Helm's error for a name outside the chart's directory.
+fn archive_entry_name(path: &str) -> Result<String, String> {
+    // Archives made on Windows may use `\`.
+    let path = path.replace('\\', "/");
+    let (first, rest) = path.split_once('/').unwrap_or((path.as_str(), ""));
+    if rest.starts_with('/') {
+        return Err(format!("chart illegally contains absolute paths: `{path}`"));
+    }
+    let cleaned = clean_relative(rest);
+    if cleaned == "." {
+        return Err(format!(
+            "chart illegally contains content outside the base directory: `{path}`"
+        ));
+    }
+    if cleaned.starts_with("..") {
+        return Err(format!(
+            "chart illegally references parent directory: `{path}`"
+        ));
+    }
+    let bytes = cleaned.as_bytes();
+    if bytes.len() >= 3 && bytes[0].is_ascii_alphabetic() && &bytes[1..3] == b":/" {
+        return Err(format!("chart contains illegally named files: `{path}`"));
+    }
+    if first == "Chart.yaml" {
+        return Err("chart yaml not in base directory".to_owned());
+    }
+    Ok(cleaned)
+}
+
+/// Go's `path.Clean` of a relative path: no empty or `.` components, `..` folded where it can be.
+fn clean_relative(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." if parts.last().is_some_and(|p| *p != "..") => {
+                parts.pop();
+            }
+            other => parts.push(other),
+        }
+    }
+    if parts.is_empty() {
+        ".".to_owned()
+    } else {
+        parts.join("/")
+    }
+}
+
+/// Reads one archive entry, at most [`MAX_DECOMPRESSED_FILE_SIZE`] and at most what is left of
+/// the chart's [`MAX_DECOMPRESSED_CHART_SIZE`] (taken from `remaining`).
+fn read_entry_within(
+    entry: impl std::io::Read,
+    path: &str,
+    remaining: &mut u64,
+) -> Result<Vec<u8>, String> {
+    let too_large_chart = || {
+        format!(
+            "decompressed chart is larger than the maximum size {MAX_DECOMPRESSED_CHART_SIZE} bytes"
+        )
+    };
+    let too_large_file = || {
+        format!(
+            "decompressed chart file `{path}` is larger than the maximum file size \
+             {MAX_DECOMPRESSED_FILE_SIZE} bytes"
+        )
+    };
+    // The size in the header may lie; what is read is bounded all the same.
+    let limit = MAX_DECOMPRESSED_FILE_SIZE.min(*remaining);
+    let mut buf = Vec::new();
+    entry
+        .take(limit + 1)
+        .read_to_end(&mut buf)
+        .map_err(|e| format!("cannot read archive: {e}"))?;
+    let read = buf.len() as u64;
+    if read > MAX_DECOMPRESSED_FILE_SIZE {
+        return Err(too_large_file());
+    }
+    if read >= *remaining {
+        return Err(too_large_chart());
+    }
+    *remaining -= read;
+    Ok(buf)
 }
 
 fn yaml_map(text: &str, what: &str) -> Result<serde_json::Map<String, Json>, String> {
@@ -319,7 +405,17 @@ fn parse_dependencies(list: Option<&Json>) -> Vec<Dependency> {
 }
 
 /// Builds a chart from its files (paths relative to the chart root).
+/// How deeply subcharts may nest (`charts/a/charts/b/…`, or archives in archives). Helm sets no
+/// bound; real charts nest two or three levels, and loading (like rendering after it) recurses
+/// once a level: a few megabytes of nested archives could otherwise nest tens of thousands deep.
+const MAX_SUBCHART_NESTING: usize = 100;
+
 fn from_files(files: Vec<(String, Vec<u8>)>) -> Result<Chart, String> {
+    from_files_at(files, 0)
+}
+
+/// [`from_files`] for a chart `nesting` levels below the top one.
+fn from_files_at(files: Vec<(String, Vec<u8>)>, nesting: usize) -> Result<Chart, String> {
     let mut metadata = None;
     let mut values = serde_json::Map::new();
     let mut schema = None;
@@ -388,6 +484,11 @@ fn from_files(files: Vec<(String, Vec<u8>)>) -> Result<Chart, String> {
         dependencies = parse_dependencies(r.get("dependencies"));
     }
     let name = str_field(&md, "name");
+    if nesting >= MAX_SUBCHART_NESTING && !sub.is_empty() {
+        return Err(format!(
+            "subcharts are nested more than {MAX_SUBCHART_NESTING} deep below the chart"
+        ));
+    }
     let mut subcharts = Vec::new();
     for (cname, files) in sub {
         if cname.starts_with(['_', '.']) {
@@ -399,7 +500,7 @@ fn from_files(files: Vec<(String, Vec<u8>)>) -> Result<Chart, String> {
                 .find(|(inner, _)| inner.is_empty())
                 .map(|(_, d)| d)
                 .unwrap_or_default();
-            read_archive(&data).and_then(from_files)
+            read_archive(&data).and_then(|files| from_files_at(files, nesting + 1))
         } else {
             let files: Vec<_> = files
                 .into_iter()
@@ -408,7 +509,7 @@ fn from_files(files: Vec<(String, Vec<u8>)>) -> Result<Chart, String> {
             if files.is_empty() {
                 continue;
             }
-            from_files(files)
+            from_files_at(files, nesting + 1)
         };
         subcharts
             .push(loaded.map_err(|e| format!("error unpacking subchart {cname} in {name}: {e}"))?);

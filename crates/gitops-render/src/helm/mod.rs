@@ -254,14 +254,18 @@ impl HelmOutput {
 /// # Errors
 /// A template that does not parse or execute.
 pub fn render_name_template(template: &str) -> Result<String, HelmError> {
-    let mut t = crate::gotemplate::Templates::new();
-    let name = "name-template";
-    t.parse(name, template)
-        .map_err(|message| HelmError::NameTemplate { message })?;
-    t.execute(&funcs::helm_funcs(), name, &Value::Nil)
-        .map_err(|e| HelmError::NameTemplate {
-            message: e.to_string(),
-        })
+    let render = || {
+        let mut t = crate::gotemplate::Templates::new();
+        let name = "name-template";
+        t.parse(name, template)
+            .map_err(|message| HelmError::NameTemplate { message })?;
+        t.execute(&funcs::helm_funcs(), name, &Value::Nil)
+            .map_err(|e| HelmError::NameTemplate {
+                message: e.to_string(),
+            })
+    };
+    crate::stack::run_with_stack("helm", RENDER_STACK, render)
+        .unwrap_or_else(|message| Err(HelmError::NameTemplate { message }))
 }
 
 /// Merges `overlay` into `base` as Helm merges values files (maps recursively, anything else
@@ -349,6 +353,23 @@ pub fn render_chart(path: &Path, options: &HelmOptions) -> Result<HelmOutput, He
 /// # Errors
 /// Any [`HelmError`].
 pub fn render(
+    chart: Chart,
+    user: &Map<String, Json>,
+    options: &HelmOptions,
+) -> Result<HelmOutput, HelmError> {
+    // Templates call each other, and actions nest, as deeply as the bounds of the template
+    // engine let them (`gotemplate::MAX_DEPTH`).
+    crate::stack::run_with_stack("helm", RENDER_STACK, || render_here(chart, user, options))
+        .unwrap_or_else(|message| Err(HelmError::Render { message }))
+}
+
+/// The stack a render runs on: [`crate::gotemplate::MAX_DEPTH`] levels of template calls and
+/// actions take up to 160 MB of a debug build's stack (8 KiB a level, measured with `include`
+/// chains), and less in a release build. Only touched pages are committed, but the whole
+/// reservation counts against an address-space limit (the operator's render budget).
+const RENDER_STACK: usize = 256 << 20;
+
+fn render_here(
     mut chart: Chart,
     user: &Map<String, Json>,
     options: &HelmOptions,

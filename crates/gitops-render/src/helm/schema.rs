@@ -3,6 +3,7 @@
 //! length bounds, `pattern`, `allOf`/`anyOf`/`oneOf`/`not`, local `$ref`s), with messages in
 //! the words Helm v4 prints (`- at '/age': minimum: got -5, want 0`).
 
+use std::cell::{Cell, RefCell};
 use std::fmt;
 
 use serde_json::Value as Json;
@@ -163,8 +164,41 @@ impl<'de> serde::de::Visitor<'de> for Part {
 /// Validates `value` against `schema`; returns one line per violation.
 pub(crate) fn validate(schema: &Json, value: &Json) -> Vec<String> {
     let mut errs = Vec::new();
-    check(schema, schema, value, &At::Root, &mut errs);
+    let cx = Cx {
+        root: schema,
+        entered: RefCell::new(Vec::new()),
+        steps: Cell::new(0),
+    };
+    check(&cx, schema, value, &At::Root, &mut errs);
+    if cx.steps.get() > MAX_STEPS {
+        return vec![format!(
+            "- at '': validation stopped after {MAX_STEPS} steps (the schema's `anyOf`, `oneOf` \
+             and `$ref`s multiply)"
+        )];
+    }
     errs
+}
+
+/// The most (subschema, value) pairs one validation checks. jsonschema sets no bound, and
+/// `anyOf`s of `$ref`s nested forty deep ask for 2^40; the values and schema of a large chart
+/// take tens of thousands.
+const MAX_STEPS: usize = 1_000_000;
+
+/// What a validation carries along: the whole schema, for `$ref`s, and the targets of the
+/// `$ref`s followed at the value being checked, so that a reference cycle (`{"$ref": "#"}`)
+/// is reported, as jsonschema's "reference cycle" error, instead of recursing forever.
+struct Cx<'a> {
+    root: &'a Json,
+    entered: RefCell<Vec<*const Json>>,
+    /// Checks made so far (bounded by [`MAX_STEPS`]).
+    steps: Cell<usize>,
+}
+
+/// Checks a value inside the one being checked: `$ref`s followed at the parent do not count.
+fn check_child(cx: &Cx<'_>, schema: &Json, v: &Json, at: &At<'_>, errs: &mut Vec<String>) {
+    let outer = cx.entered.take();
+    check(cx, schema, v, at, errs);
+    *cx.entered.borrow_mut() = outer;
 }
 
 /// Where a value sits, as a JSON pointer (`/a/0/b`). Kept as a chain of references and written
@@ -275,7 +309,11 @@ impl<'a> Keywords<'a> {
     }
 }
 
-fn check(root: &Json, schema: &Json, v: &Json, at: &At<'_>, errs: &mut Vec<String>) {
+fn check(cx: &Cx<'_>, schema: &Json, v: &Json, at: &At<'_>, errs: &mut Vec<String>) {
+    cx.steps.set(cx.steps.get() + 1);
+    if cx.steps.get() > MAX_STEPS {
+        return;
+    }
     let Json::Object(s) = schema else {
         if schema == &Json::Bool(false) {
             errs.push(format!("- at '{at}': false schema"));
@@ -284,9 +322,19 @@ fn check(root: &Json, schema: &Json, v: &Json, at: &At<'_>, errs: &mut Vec<Strin
     };
     let kw = Keywords::of(s);
     if let Some(Json::String(r)) = kw.get("$ref")
-        && let Some(target) = resolve(root, r)
+        && let Some(target) = resolve(cx.root, r)
     {
-        check(root, target, v, at, errs);
+        let id = std::ptr::from_ref(target);
+        if cx.entered.borrow().contains(&id) {
+            errs.push(format!(
+                "- at '{at}': `$ref` `{r}` leads to a schema already applied to this value \
+                 (reference cycle)"
+            ));
+        } else {
+            cx.entered.borrow_mut().push(id);
+            check(cx, target, v, at, errs);
+            cx.entered.borrow_mut().pop();
+        }
     }
     match kw.get("type") {
         Some(Json::String(t)) if !type_ok(t, v) => {
@@ -402,12 +450,12 @@ fn check(root: &Json, schema: &Json, v: &Json, at: &At<'_>, errs: &mut Vec<Strin
         for (k, x) in m {
             let child_at = At::Key(at, k);
             if let Some(ps) = props.and_then(|p| p.get(k)) {
-                check(root, ps, x, &child_at, errs);
+                check_child(cx, ps, x, &child_at, errs);
             } else if let Some(ap) = kw.get("additionalProperties") {
                 if ap == &Json::Bool(false) {
                     extra.push(format!("'{k}'"));
                 } else {
-                    check(root, ap, x, &child_at, errs);
+                    check_child(cx, ap, x, &child_at, errs);
                 }
             }
         }
@@ -421,7 +469,7 @@ fn check(root: &Json, schema: &Json, v: &Json, at: &At<'_>, errs: &mut Vec<Strin
     if let Json::Array(items) = v {
         if let Some(is) = kw.get("items") {
             for (i, x) in items.iter().enumerate() {
-                check(root, is, x, &At::Index(at, i), errs);
+                check_child(cx, is, x, &At::Index(at, i), errs);
             }
         }
         let n = items.len() as f64;
@@ -442,12 +490,12 @@ fn check(root: &Json, schema: &Json, v: &Json, at: &At<'_>, errs: &mut Vec<Strin
     }
     if let Some(Json::Array(all)) = kw.get("allOf") {
         for sub in all {
-            check(root, sub, v, at, errs);
+            check(cx, sub, v, at, errs);
         }
     }
     let passes = |sub: &Json| {
         let mut e = Vec::new();
-        check(root, sub, v, at, &mut e);
+        check(cx, sub, v, at, &mut e);
         e.is_empty()
     };
     if let Some(Json::Array(any)) = kw.get("anyOf")
@@ -471,6 +519,54 @@ fn check(root: &Json, schema: &Json, v: &Json, at: &At<'_>, errs: &mut Vec<Strin
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn any_of_branches_multiplying_forty_levels_deep_stop_after_the_step_bound() {
+        let mut definitions = serde_json::Map::new();
+        for i in 0..40 {
+            let next = serde_json::json!({"$ref": format!("#/definitions/d{}", i + 1)});
+            definitions.insert(format!("d{i}"), serde_json::json!({"anyOf": [next, next]}));
+        }
+        definitions.insert("d40".to_owned(), serde_json::json!({"type": "string"}));
+        let schema = serde_json::json!({"definitions": definitions, "$ref": "#/definitions/d0"});
+        let schema = parse(schema.to_string().as_bytes()).unwrap();
+        assert_eq!(
+            validate(&schema, &serde_json::json!(1)),
+            [
+                "- at '': validation stopped after 1000000 steps (the schema's `anyOf`, `oneOf` and \
+              `$ref`s multiply)"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_schema_referring_to_itself_is_a_reference_cycle_not_a_stack_overflow() {
+        let schema = parse(br##"{"$ref": "#"}"##).unwrap();
+        assert_eq!(
+            validate(&schema, &serde_json::json!({"a": 1})),
+            [
+                "- at '': `$ref` `#` leads to a schema already applied to this value (reference cycle)"
+            ]
+        );
+        let through_any_of = parse(
+            br##"{"definitions": {"a": {"anyOf": [{"$ref": "#/definitions/b"}]},
+                 "b": {"allOf": [{"$ref": "#/definitions/a"}]}}, "$ref": "#/definitions/a"}"##,
+        )
+        .unwrap();
+        assert_eq!(
+            validate(&through_any_of, &serde_json::json!(1)),
+            ["- at '': anyOf failed"]
+        );
+        // Recursion that follows the value down is no cycle.
+        let tree = parse(
+            br##"{"type": "object", "properties": {"child": {"$ref": "#"}, "n": {"type": "integer"}}}"##,
+        )
+        .unwrap();
+        assert_eq!(
+            validate(&tree, &serde_json::json!({"child": {"child": {"n": "x"}}})),
+            ["- at '/child/child/n': got string, want integer"]
+        );
+    }
 
     #[test]
     fn messages_name_the_json_pointer_of_the_value() {

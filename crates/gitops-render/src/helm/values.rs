@@ -311,6 +311,17 @@ fn process_imports(chart: &mut Chart) {
     chart.values = merged;
 }
 
+/// Helm's `strvals.MaxIndex`: the largest list index `--set` accepts.
+const MAX_INDEX: usize = 65_536;
+
+/// Helm's `strvals.MaxNestedNameLevel`: how many `.`s a `--set` name may have.
+const MAX_NESTED_NAME_LEVEL: usize = 30;
+
+/// How deeply a `--set` path may nest names and list indexes together. Helm has no such bound
+/// for indexes (`a[0][0]…` and `a[0].a[0]…` escape its name level, Go's stack grows); the
+/// parser recurses per level, and real paths are a few levels deep.
+const MAX_SET_DEPTH: usize = 100;
+
 /// Parses one `--set` (or `--set-string` when `strings`) argument into `into`.
 ///
 /// # Errors
@@ -321,9 +332,11 @@ pub(crate) fn parse_set(arg: &str, into: &mut Table, strings: bool) -> Result<()
         s: &chars,
         i: 0,
         strings,
+        depth: 0,
     };
     while p.i < chars.len() {
-        p.key(into)?;
+        p.depth = 0;
+        p.key(into, 0)?;
     }
     Ok(())
 }
@@ -332,6 +345,8 @@ struct SetParser<'a> {
     s: &'a [char],
     i: usize,
     strings: bool,
+    /// Names and indexes of the current path so far (bounded by [`MAX_SET_DEPTH`]).
+    depth: usize,
 }
 
 impl SetParser<'_> {
@@ -379,7 +394,20 @@ impl SetParser<'_> {
         Json::String(v.to_owned())
     }
 
-    fn key(&mut self, data: &mut Table) -> Result<(), String> {
+    /// Enters one more level of the path.
+    fn enter(&mut self) -> Result<(), String> {
+        self.depth += 1;
+        if self.depth > MAX_SET_DEPTH {
+            return Err(format!(
+                "value path is nested more than {MAX_SET_DEPTH} levels deep"
+            ));
+        }
+        Ok(())
+    }
+
+    /// One name of the path; `nested` is Helm's count of `.`s before it.
+    fn key(&mut self, data: &mut Table, nested: usize) -> Result<(), String> {
+        self.enter()?;
         let (k, stop) = self.until(&['=', '[', ',', '.']);
         match stop {
             None => {
@@ -407,6 +435,12 @@ impl SetParser<'_> {
                 if k.is_empty() {
                     return Err("key map with no name".to_owned());
                 }
+                if nested + 1 > MAX_NESTED_NAME_LEVEL {
+                    return Err(format!(
+                        "value name nested level is greater than maximum supported nested level \
+                         of {MAX_NESTED_NAME_LEVEL}"
+                    ));
+                }
                 let entry = data.entry(k).or_insert_with(|| Json::Object(Map::new()));
                 if !entry.is_object() {
                     *entry = Json::Object(Map::new());
@@ -414,7 +448,7 @@ impl SetParser<'_> {
                 let Json::Object(inner) = entry else {
                     return Ok(());
                 };
-                self.key(inner)
+                self.key(inner, nested + 1)
             }
             Some('[') => {
                 let idx = self.index()?;
@@ -425,7 +459,7 @@ impl SetParser<'_> {
                 let Json::Array(list) = entry else {
                     return Ok(());
                 };
-                self.list_item(list, idx)
+                self.list_item(list, idx, nested)
             }
             Some(_) => Ok(()),
         }
@@ -440,10 +474,16 @@ impl SetParser<'_> {
         if i < 0 {
             return Err("negative 0 index not allowed".to_owned());
         }
-        usize::try_from(i).map_err(|e| e.to_string())
+        match usize::try_from(i) {
+            Ok(i) if i <= MAX_INDEX => Ok(i),
+            _ => Err(format!(
+                "index of {i} is greater than maximum supported index of {MAX_INDEX}"
+            )),
+        }
     }
 
-    fn list_item(&mut self, list: &mut Vec<Json>, idx: usize) -> Result<(), String> {
+    fn list_item(&mut self, list: &mut Vec<Json>, idx: usize, nested: usize) -> Result<(), String> {
+        self.enter()?;
         while list.len() <= idx {
             list.push(Json::Null);
         }
@@ -462,7 +502,7 @@ impl SetParser<'_> {
                 let Json::Object(inner) = &mut list[idx] else {
                     return Ok(());
                 };
-                self.key(inner)
+                self.key(inner, nested)
             }
             Some('[') => {
                 self.i += 1;
@@ -473,7 +513,7 @@ impl SetParser<'_> {
                 let Json::Array(inner) = &mut list[idx] else {
                     return Ok(());
                 };
-                self.list_item(inner, j)
+                self.list_item(inner, j, nested)
             }
             _ => Err(format!("parse error after index {idx}")),
         }
@@ -506,6 +546,48 @@ mod tests {
         let mut m = Map::new();
         parse_set(s, &mut m, false).unwrap();
         Json::Object(m)
+    }
+
+    #[test]
+    fn set_index_beyond_helms_maximum_is_refused_without_allocating() {
+        let mut t = Table::new();
+        assert_eq!(
+            parse_set("a[99999999999]=1", &mut t, false).unwrap_err(),
+            "index of 99999999999 is greater than maximum supported index of 65536"
+        );
+        assert_eq!(
+            set("a[65536]=1")["a"].as_array().map(Vec::len),
+            Some(65_537)
+        );
+    }
+
+    #[test]
+    fn set_key_nested_sixty_thousand_deep_is_refused_instead_of_overflowing_the_stack() {
+        let mut t = Table::new();
+        let names = format!("{}=v", vec!["a"; 60_000].join("."));
+        assert_eq!(
+            parse_set(&names, &mut t, false).unwrap_err(),
+            "value name nested level is greater than maximum supported nested level of 30"
+        );
+        let deepest_names = format!("{}=v", vec!["a"; 31].join("."));
+        assert!(parse_set(&deepest_names, &mut t, false).is_ok());
+        for path in [
+            format!("a{}=v", "[0]".repeat(60_000)),
+            "a[0].".repeat(60_000) + "a=v",
+        ] {
+            assert_eq!(
+                parse_set(&path, &mut Table::new(), false).unwrap_err(),
+                "value path is nested more than 100 levels deep"
+            );
+        }
+        let many = (0..1_000)
+            .map(|i| format!("k{i}.a.b=1"))
+            .collect::<Vec<_>>()
+            .join(",");
+        assert_eq!(
+            set(&many).as_object().map(serde_json::Map::len),
+            Some(1_000)
+        );
     }
 
     #[test]

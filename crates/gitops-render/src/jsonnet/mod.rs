@@ -14,6 +14,7 @@
 //! callers use `tokio::task::spawn_blocking`.
 
 mod error;
+mod limits;
 mod output;
 mod vm;
 

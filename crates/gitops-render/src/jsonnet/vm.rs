@@ -73,21 +73,8 @@ pub(super) fn evaluate(
             trace: Vec::new(),
         })
     };
-    std::thread::scope(|scope| {
-        let thread = std::thread::Builder::new()
-            .name("jsonnet".to_owned())
-            .stack_size(THREAD_STACK)
-            .spawn_scoped(scope, || evaluate_here(program, options))
-            .map_err(|e| crashed(format!("cannot start the evaluation thread: {e}")))?;
-        thread.join().unwrap_or_else(|panic| {
-            let why = panic
-                .downcast_ref::<&str>()
-                .map(|s| (*s).to_owned())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_default();
-            Err(crashed(format!("the Jsonnet evaluator failed: {why}")))
-        })
-    })
+    crate::stack::run_with_stack("jsonnet", THREAD_STACK, || evaluate_here(program, options))
+        .unwrap_or_else(|message| Err(crashed(message)))
 }
 
 fn evaluate_here(program: &Program<'_>, options: &JsonnetOptions) -> Result<Value, JsonnetError> {
@@ -166,6 +153,17 @@ fn evaluate_here(program: &Program<'_>, options: &JsonnetOptions) -> Result<Valu
         })
         .collect();
     let value = jrsonnet_evaluator::apply_tla(&tlas, value).map_err(|e| fail(&e))?;
+    if super::limits::output_too_large(&value) {
+        return Err(JsonnetError::from(EvaluationError {
+            program: name,
+            message: format!(
+                "the output is larger than {} bytes",
+                super::limits::MAX_OUTPUT_BYTES
+            ),
+            location: None,
+            trace: Vec::new(),
+        }));
+    }
     let json = value.manifest(JsonFormat::minify()).map_err(|e| fail(&e))?;
     serde_json::from_str(&json).map_err(|e| {
         JsonnetError::from(EvaluationError {

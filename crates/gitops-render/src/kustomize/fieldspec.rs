@@ -2,6 +2,8 @@
 //! transformer configuration: kustomize's built-in defaults (data file `data/default_config.yaml`)
 //! merged with `configurations:` files and CRD-derived specs.
 
+use std::sync::{Arc, OnceLock};
+
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -120,11 +122,25 @@ const DEFAULT_CONFIG: &str = include_str!("data/default_config.yaml");
 
 impl TransformerConfig {
     /// kustomize's built-in configuration.
-    pub(super) fn defaults() -> Self {
-        gitops_core::yaml::parse_value(DEFAULT_CONFIG, gitops_core::yaml::Schema::Yaml12)
-            .ok()
-            .and_then(|v| serde_json::from_value(v).ok())
-            .unwrap_or_default()
+    ///
+    /// Every kustomization of a build starts from them, and most keep them as they are: they are
+    /// parsed once per process and shared, so that a chain of thousands of overlays does not hold
+    /// thousands of copies.
+    pub(super) fn defaults() -> Arc<Self> {
+        static DEFAULTS: OnceLock<Arc<TransformerConfig>> = OnceLock::new();
+        DEFAULTS
+            .get_or_init(|| {
+                Arc::new(
+                    gitops_core::yaml::parse_value(
+                        DEFAULT_CONFIG,
+                        gitops_core::yaml::Schema::Yaml12,
+                    )
+                    .ok()
+                    .and_then(|v| serde_json::from_value(v).ok())
+                    .unwrap_or_default(),
+                )
+            })
+            .clone()
     }
 
     /// Parses a `configurations:` file.
@@ -135,8 +151,34 @@ impl TransformerConfig {
         serde_json::from_value(value).map_err(|e| e.to_string())
     }
 
+    /// Adds `other`'s specs that are not there yet (`config` is copied only if some are not).
+    pub(super) fn merge_into(config: &mut Arc<Self>, other: &Self) {
+        if !config.starts_with(other) {
+            Arc::make_mut(config).merge(other);
+        }
+    }
+
+    /// Whether each list of `self` starts with the same list of `other` (then merging `other`
+    /// adds nothing). Both nearly always start with the defaults, in the same order: this
+    /// linear check spares the quadratic merge at every level of a deep overlay chain.
+    fn starts_with(&self, other: &Self) -> bool {
+        self.name_prefix.starts_with(&other.name_prefix)
+            && self.name_suffix.starts_with(&other.name_suffix)
+            && self.namespace.starts_with(&other.namespace)
+            && self.common_labels.starts_with(&other.common_labels)
+            && self.template_labels.starts_with(&other.template_labels)
+            && self.labels.starts_with(&other.labels)
+            && self
+                .common_annotations
+                .starts_with(&other.common_annotations)
+            && self.var_reference.starts_with(&other.var_reference)
+            && self.images.starts_with(&other.images)
+            && self.replicas.starts_with(&other.replicas)
+            && self.name_reference.starts_with(&other.name_reference)
+    }
+
     /// Adds `other`'s specs that are not there yet.
-    pub(super) fn merge(&mut self, other: &Self) {
+    fn merge(&mut self, other: &Self) {
         fn add(into: &mut Vec<FieldSpec>, from: &[FieldSpec]) {
             for fs in from {
                 if !into.contains(fs) {

@@ -105,6 +105,23 @@ pub fn build_with_warnings(
     kustomization: Option<&Value>,
     options: &Options,
 ) -> Result<Output, Error> {
+    // Overlays nest as deeply as kustomize lets them; the build recurses once a level.
+    crate::stack::run_with_stack("kustomize", target::BUILD_STACK, || {
+        build_here(dir, kustomization, options)
+    })
+    .unwrap_or_else(|message| {
+        Err(Error::Invalid {
+            file: dir.to_owned(),
+            message,
+        })
+    })
+}
+
+fn build_here(
+    dir: &Path,
+    kustomization: Option<&Value>,
+    options: &Options,
+) -> Result<Output, Error> {
     let mut ctx = target::Ctx::new(options);
     let kt = match kustomization {
         Some(value) => target::Kt::from_value(&mut ctx, dir, value)?,

@@ -245,9 +245,11 @@ fn merge_list(
     strategy: Option<&Strategy<'_>>,
 ) -> Option<Value> {
     if src.iter().any(|e| directive(e) == Some("replace")) {
+        // The patch's elements become the list; those marked `$patch: delete` are not among
+        // them (kustomize v5.6).
         return Some(Value::Array(
             src.iter()
-                .filter(|e| directive(e) != Some("replace"))
+                .filter(|e| !matches!(directive(e), Some("replace" | "delete")))
                 .map(clean)
                 .collect(),
         ));
@@ -500,6 +502,23 @@ mod tests {
         assert_eq!(
             out,
             json!({"spec": {"values": {"list": [3], "keep": true}}})
+        );
+    }
+
+    #[test]
+    fn list_replace_with_a_deleted_element_drops_it_as_kustomize_does() {
+        let target = json!({"spec": {"template": {"spec": {"containers": [
+            {"name": "a", "image": "a1"}, {"name": "b", "image": "b1"}, {"name": "c", "image": "c1"}
+        ]}}}});
+        let patch = json!({"spec": {"template": {"spec": {"containers": [
+            {"$patch": "replace"}, {"name": "a", "image": "a2"}, {"name": "b", "$patch": "delete"},
+            {"name": "d", "image": "d1"}
+        ]}}}});
+        let out = apply(target, &patch, deployment()).unwrap();
+        // `kubectl kustomize` (v5.6) prints a2 and d1 only.
+        assert_eq!(
+            out["spec"]["template"]["spec"]["containers"],
+            json!([{"name": "a", "image": "a2"}, {"name": "d", "image": "d1"}])
         );
     }
 

@@ -25,7 +25,15 @@ pub enum EnvsubstError {
     /// Strict mode: a variable is referenced without a default and has no value.
     #[error("variable not set (strict mode): {0:?}")]
     NotSet(String),
+    /// `${…}` expressions nest deeper than [`MAX_NESTING`].
+    #[error("substitution expressions are nested more than {MAX_NESTING} deep")]
+    TooDeep,
 }
+
+/// How deeply `${…}` expressions may nest (in defaults and function arguments). Flux sets no
+/// limit (Go's stacks grow); real expressions nest a few levels, and this keeps the parser, the
+/// evaluator and the tree's drop, which all recurse, far below any thread's stack.
+pub const MAX_NESTING: usize = 100;
 
 const BAD_SUBSTITUTION: EnvsubstError = EnvsubstError::Syntax("bad substitution");
 const MISSING_CLOSING_BRACE: EnvsubstError = EnvsubstError::Syntax("missing closing brace");
@@ -302,6 +310,8 @@ const CLOSE: Mode = Mode {
 struct Parser {
     chars: Vec<char>,
     pos: usize,
+    /// `${` opened and not yet closed.
+    depth: usize,
 }
 
 impl Parser {
@@ -309,6 +319,7 @@ impl Parser {
         Self {
             chars: text.chars().collect(),
             pos: 0,
+            depth: 0,
         }
     }
 
@@ -390,6 +401,16 @@ impl Parser {
     }
 
     fn parse_func(&mut self) -> Result<Node, EnvsubstError> {
+        if self.depth >= MAX_NESTING {
+            return Err(EnvsubstError::TooDeep);
+        }
+        self.depth += 1;
+        let node = self.parse_func_body();
+        self.depth -= 1;
+        node
+    }
+
+    fn parse_func_body(&mut self) -> Result<Node, EnvsubstError> {
         if self.peek() == Some('#') {
             return self.parse_len();
         }
@@ -560,6 +581,18 @@ mod tests {
         assert_eq!(ok("$$$x"), "$$x");
         assert_eq!(ok("${var}${var}"), "valuevalue");
         assert_eq!(ok("ünï ${var} ✓"), "ünï value ✓");
+    }
+
+    #[test]
+    fn twenty_thousand_nested_defaults_fail_instead_of_overflowing_the_stack() {
+        let text = format!("{}x{}", "${a:=".repeat(20_000), "}".repeat(20_000));
+        assert_eq!(run(&text, false), Err(EnvsubstError::TooDeep));
+        let deepest = format!(
+            "{}x{}",
+            "${a:=".repeat(MAX_NESTING),
+            "}".repeat(MAX_NESTING)
+        );
+        assert_eq!(ok(&deepest), "x");
     }
 
     #[test]

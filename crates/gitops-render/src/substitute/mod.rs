@@ -24,7 +24,7 @@ use std::collections::BTreeMap;
 use gitops_core::yaml::{self, Schema};
 use gitops_core::{Object, ObjectError, ObjectRef, Origin, SourcedObject};
 
-pub use envsubst::{EnvsubstError, expand};
+pub use envsubst::{EnvsubstError, MAX_NESTING, expand};
 
 /// The label or annotation that opts an object out of substitution, and its value.
 pub const DISABLE_KEY: &str = "kustomize.toolkit.fluxcd.io/substitute";

@@ -601,7 +601,8 @@ impl Machine<'_> {
                 if delay == 0 {
                     self.finish(&rev);
                 } else {
-                    self.st.promotion = Some(Promotion::ScaleDownAt(self.now + delay));
+                    self.st.promotion =
+                        Some(Promotion::ScaleDownAt(self.now.saturating_add(delay)));
                     self.set_phase(
                         Phase::Promoting,
                         format!(

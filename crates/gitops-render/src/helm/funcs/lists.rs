@@ -5,6 +5,21 @@
 use super::conv::{to_i64, want_list};
 use crate::gotemplate::{FuncMap, Value, arity, at_least, go_eq, want_int};
 
+/// The most items `until` and `untilStep` build. Sprig sets no bound (Go allocates what it is
+/// asked for); a million is far beyond what a chart loops over, and keeps a hostile
+/// `until 100000000` from taking gigabytes.
+const MAX_GENERATED_ITEMS: u64 = 1_000_000;
+
+/// Refuses a list of `count` items beyond [`MAX_GENERATED_ITEMS`].
+fn within_generated_items(count: u64) -> Result<(), String> {
+    if count > MAX_GENERATED_ITEMS {
+        return Err(format!(
+            "{count} items are more than the {MAX_GENERATED_ITEMS} a list may be built with"
+        ));
+    }
+    Ok(())
+}
+
 fn list(v: Vec<Value>) -> Result<Value, String> {
     Ok(Value::list(v))
 }
@@ -164,6 +179,7 @@ pub(super) fn register(m: &mut FuncMap) {
     m.insert("until", |_, a| {
         arity("until", a, 1)?;
         let n = want_int(&a[0])?;
+        within_generated_items(n.unsigned_abs())?;
         let v: Vec<Value> = if n >= 0 {
             (0..n).map(Value::Int).collect()
         } else {
@@ -174,19 +190,18 @@ pub(super) fn register(m: &mut FuncMap) {
     m.insert("untilStep", |_, a| {
         arity("untilStep", a, 3)?;
         let (start, stop, step) = (want_int(&a[0])?, want_int(&a[1])?, want_int(&a[2])?);
-        let mut v = Vec::new();
-        let mut i = start;
-        if step > 0 {
-            while i < stop {
-                v.push(Value::Int(i));
-                i += step;
-            }
-        } else if step < 0 {
-            while i > stop {
-                v.push(Value::Int(i));
-                i += step;
-            }
-        }
+        let span = i128::from(stop) - i128::from(start);
+        let count = if step != 0 && span != 0 && (span > 0) == (step > 0) {
+            let step = i128::from(step).abs();
+            (span.abs() + step - 1) / step
+        } else {
+            0
+        };
+        within_generated_items(u64::try_from(count).unwrap_or(u64::MAX))?;
+        // `count` items from `start`, none of them past `stop`: no step overflows.
+        let v = (0..count)
+            .map(|k| Value::Int((i128::from(start) + k * i128::from(step)) as i64))
+            .collect();
         list(v)
     });
 }

@@ -6,6 +6,28 @@ use std::collections::BTreeMap;
 use super::conv::{strslice, strval, to_i64};
 use crate::gotemplate::{FuncMap, Value, arity, at_least, want_int, want_str};
 
+/// The longest string `repeat`, `indent`, `nindent` and the `rand*` functions build. Sprig sets
+/// no bound; Helm stores a release, manifests included, in one Secret or ConfigMap of at most
+/// 1 MiB, so 16 MiB of one string is far beyond any chart, and keeps a hostile
+/// `repeat 100000000` from taking gigabytes.
+const MAX_BUILT_TEXT: usize = 16 << 20;
+
+/// Refuses to build a string of `len` bytes (`None`: more than `usize` holds) beyond
+/// [`MAX_BUILT_TEXT`].
+fn within_built_text(len: Option<usize>) -> Result<(), String> {
+    match len {
+        Some(len) if len <= MAX_BUILT_TEXT => Ok(()),
+        Some(len) => Err(format!(
+            "a string of {len} bytes is more than the {MAX_BUILT_TEXT} a string may be built with"
+        )),
+        None => Err(format!(
+            "a string of more than {} bytes is more than the {MAX_BUILT_TEXT} a string may be \
+             built with",
+            usize::MAX
+        )),
+    }
+}
+
 fn s(v: impl Into<String>) -> Result<Value, String> {
     Ok(Value::str(v.into()))
 }
@@ -86,7 +108,9 @@ pub(super) fn register(m: &mut FuncMap) {
         if n < 0 {
             return Err("strings: negative Repeat count".to_owned());
         }
-        s(v.repeat(usize::try_from(n).unwrap_or(0)))
+        let n = usize::try_from(n).unwrap_or(usize::MAX);
+        within_built_text(v.len().checked_mul(n))?;
+        s(v.repeat(n))
     });
     m.insert("trunc", |_, a| {
         arity("trunc", a, 2)?;
@@ -177,12 +201,12 @@ pub(super) fn register(m: &mut FuncMap) {
     m.insert("indent", |_, a| {
         arity("indent", a, 2)?;
         let n = want_int(&a[0])?;
-        s(indent(n, want_str(&a[1])?))
+        s(indent(n, want_str(&a[1])?)?)
     });
     m.insert("nindent", |_, a| {
         arity("nindent", a, 2)?;
         let n = want_int(&a[0])?;
-        s(format!("\n{}", indent(n, want_str(&a[1])?)))
+        s(format!("\n{}", indent(n, want_str(&a[1])?)?))
     });
     m.insert("plural", |_, a| {
         arity("plural", a, 3)?;
@@ -344,6 +368,7 @@ pub(super) fn register(m: &mut FuncMap) {
 fn rand_from(a: &[Value], name: &str, alphabet: &[u8]) -> Result<Value, String> {
     arity(name, a, 1)?;
     let n = want_int(&a[0])?;
+    within_built_text(Some(usize::try_from(n).unwrap_or(0)))?;
     let out: String = (0..n.max(0))
         .map(|_| alphabet[(super::crypto::random_u64() % alphabet.len() as u64) as usize] as char)
         .collect();
@@ -383,9 +408,15 @@ fn go_replace(src: &str, old: &str, new: &str) -> String {
     src.replace(old, new)
 }
 
-fn indent(n: i64, v: &str) -> String {
-    let pad = " ".repeat(usize::try_from(n).unwrap_or(0));
-    format!("{pad}{}", v.replace('\n', &format!("\n{pad}")))
+fn indent(n: i64, v: &str) -> Result<String, String> {
+    let n = usize::try_from(n).unwrap_or(0);
+    let lines = v.bytes().filter(|b| *b == b'\n').count() + 1;
+    within_built_text(
+        n.checked_mul(lines)
+            .and_then(|pads| pads.checked_add(v.len())),
+    )?;
+    let pad = " ".repeat(n);
+    Ok(format!("{pad}{}", v.replace('\n', &format!("\n{pad}"))))
 }
 
 fn title(v: &str) -> String {
