@@ -27,10 +27,11 @@ use serde_json::Value;
 /// The first argument that makes the executable a render child instead of the operator.
 pub const CHILD_ARG: &str = "__render-child";
 
-/// The stack of the render thread: deep enough for the renderers' own depth limits (nested
-/// kustomizations, template recursion, schema references) with room to spare. Only the pages
-/// touched are committed; the reservation counts towards the address-space budget.
-const RENDER_STACK: usize = 256 << 20;
+/// The stack of the render thread. The renderers that recurse with the input (kustomize
+/// overlays, templates, Jsonnet) run on large stacks of their own with depth limits below them;
+/// this thread only needs room for the rest. Reserved stacks count towards the address-space
+/// budget.
+const RENDER_STACK: usize = 32 << 20;
 
 /// The bounds of one render.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

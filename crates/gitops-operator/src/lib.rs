@@ -120,9 +120,9 @@ pub struct Args {
     /// before it is stopped and its unit fails; renders run in a child process
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
     pub render_timeout: Duration,
-    /// Address space one render process may use, in MiB; it includes the reserved stacks of the
-    /// render thread (256 MiB) and of Jsonnet evaluation (512 MiB), so values under 1024 leave
-    /// Jsonnet no room
+    /// Address space one render process may use, in MiB; it includes the stacks the renderers
+    /// reserve for deep input (512 MiB for kustomize and Jsonnet, 256 MiB for Helm), so values
+    /// under 1024 leave them little room
     #[arg(long, value_name = "MIB", default_value_t = 2048)]
     pub render_memory_mib: u64,
 }
