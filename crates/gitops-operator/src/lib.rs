@@ -1,6 +1,6 @@
 //! The gitops operator: the pull-model agent that turns Git changes into cluster changes.
 //!
-//! Four controllers (kube-runtime) run while this replica holds the leader Lease:
+//! Five controllers (kube-runtime) run while this replica holds the leader Lease:
 //! - [`GitRepository`](gitops_core::api::GitRepository): fetches on its interval and on demand
 //!   (`reconcile.gitops.rs/requestedAt`), stores the artifact under the storage path and reports
 //!   `status.artifact`; the repositories of `spec.include` are copied in, and a new artifact of
@@ -16,7 +16,11 @@
 //! - [`HelmRelease`](gitops_core::api::HelmRelease): renders a chart (a GitRepository path, or a
 //!   HelmRepository chart by name and version range) with `values`/`valuesFrom`, runs its hooks,
 //!   applies it as a unit, heals or reports drift, and rolls a failed upgrade back to the last
-//!   good chart and values.
+//!   good chart and values;
+//! - `Rollout` ([`gitops_rollout::RolloutObject`]): progressive delivery of a target Deployment
+//!   (Flagger's model: a `-primary` copy serves the stable revision, the target is the canary),
+//!   each step decided by the pure [`gitops_rollout::reconcile`], traffic shifted through the
+//!   provider's objects, analysis measured against Prometheus (`--prometheus-address`).
 //!
 //! Leader election ([`Args::enable_leader_election`]) keeps one replica applying; the probes are
 //! in [`serve`], the metrics hook in [`observe`], artifact garbage collection in [`gc`].
@@ -115,6 +119,9 @@ pub struct Args {
     /// Interval of objects that set none
     #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
     pub default_interval: Duration,
+    /// Prometheus server of Rollout analysis metrics that name no address (e.g. http://prometheus.monitoring:9090)
+    #[arg(long, value_name = "URL")]
+    pub prometheus_address: Option<String>,
 }
 
 fn parse_duration(text: &str) -> Result<Duration, String> {
@@ -179,6 +186,7 @@ pub async fn run(args: Args, observer: Arc<dyn Observer>) -> anyhow::Result<()> 
         namespace: args.watch_namespace.clone(),
         label_selector: args.watch_label_selector.clone(),
         identity: leader::identity(),
+        prometheus_address: args.prometheus_address.clone(),
     };
     std::fs::create_dir_all(&settings.storage).with_context(|| {
         format!(

@@ -10,6 +10,9 @@
 //! - [`analysis`]: argument templating, condition evaluation and run bookkeeping; the Prometheus
 //!   client (I/O) is in `analysis::prometheus` behind the `prometheus` feature.
 //! - [`simulate`]: runs the machine against a scripted cluster, for docs, tests and the CLI.
+//! - [`workload`]: the Flagger model of a target Deployment (its `-primary` copy, revisions).
+//! - [`object`]: the `Rollout` as a cluster object: its status, user commands, and (feature
+//!   `cluster`) its CRD; the operator's controller is the cluster edge of the machine.
 //!
 //! # Driving a rollout (the operator's API)
 //!
@@ -43,13 +46,17 @@
 pub mod analysis;
 pub mod load;
 pub mod machine;
+pub mod object;
 pub mod plan;
 pub mod providers;
 pub mod readers;
 pub mod simulate;
 pub mod spec;
+pub mod workload;
 
 pub use machine::{
     Action, Command, Decision, Observations, Phase, RolloutStatus, RunResult, Timestamp, reconcile,
 };
 pub use spec::Rollout;
+#[cfg(feature = "cluster")]
+pub use spec::RolloutObject;

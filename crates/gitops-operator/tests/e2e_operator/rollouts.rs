@@ -1,0 +1,396 @@
+//! Rollouts on the control plane: a Deployment and its Rollout in Git, applied by a unit; a
+//! commit changes the image and the operator rolls it out (Flagger's model: `<name>-primary`
+//! serves the stable revision, the target is the canary), with the upstream SMI `TrafficSplit`
+//! CRD installed as it is and a real Prometheus on loopback for analysis.
+
+use std::io::{BufRead as _, BufReader, Write as _};
+use std::net::{TcpListener, TcpStream};
+
+use gitops_rollout::RolloutObject;
+use k8s_openapi::api::apps::v1::Deployment;
+use kube::api::{ApiResource, DynamicObject, GroupVersionKind};
+
+use super::*;
+
+const SMI_CRDS: &str = "../../../shared/corpus/upstream/crds/smi-trafficsplit.yaml";
+
+/// Installs the upstream CRDs of `file` (relative to this crate) as they are; a missing file
+/// fails the test.
+async fn install_upstream_crds(client: &Client, file: &str) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("upstream CRDs {}: {e}", path.display()));
+    let docs = gitops_core::yaml::parse_documents(&text, Default::default()).unwrap();
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    for doc in docs {
+        if doc.value.is_null() {
+            continue;
+        }
+        let name = doc.value["metadata"]["name"].as_str().unwrap().to_owned();
+        crds.patch(
+            &name,
+            &PatchParams::apply("gitops-e2e").force(),
+            &Patch::Apply(&doc.value),
+        )
+        .await
+        .unwrap();
+        eventually(&format!("CRD {name} Established"), LONG, || async {
+            let crd = crds.get(&name).await?;
+            let established = crd
+                .status
+                .and_then(|s| s.conditions)
+                .unwrap_or_default()
+                .iter()
+                .any(|c| c.type_ == "Established" && c.status == "True");
+            Ok(established.then_some(()))
+        })
+        .await
+        .unwrap();
+    }
+}
+
+fn deployment_yaml(image: &str) -> String {
+    format!(
+        "apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  replicas: 2
+  selector:
+    matchLabels: {{app: web}}
+  template:
+    metadata:
+      labels: {{app: web}}
+    spec:
+      containers:
+        - name: web
+          image: {image}
+          ports: [{{containerPort: 8080, name: http}}]
+"
+    )
+}
+
+/// A canary behind SMI: 20 %, a 1 s pause, 50 %, a 1 s pause, then promotion; `analysis` is
+/// added as a step between the two weights when given.
+fn rollout_yaml(analysis: &str) -> String {
+    format!(
+        "apiVersion: gitops.rs/v1alpha1
+kind: Rollout
+metadata:
+  name: web
+spec:
+  targetRef: {{name: web}}
+  service: {{port: 80, targetPort: 8080}}
+  progressDeadlineSeconds: 60
+  trafficRouting:
+    smi: {{}}
+  strategy:
+    canary:
+      steps:
+        - setWeight: 20
+        - pause: {{duration: 1s}}{analysis}
+        - setWeight: 50
+        - pause: {{duration: 1s}}
+"
+    )
+}
+
+fn traffic_splits(ns: &str, client: &Client) -> Api<DynamicObject> {
+    let gvk = GroupVersionKind::gvk("split.smi-spec.io", "v1alpha2", "TrafficSplit");
+    Api::namespaced_with(client.clone(), ns, &ApiResource::from_gvk(&gvk))
+}
+
+/// Records the (primary, canary) weights of every version of TrafficSplit `web` the apiserver
+/// stores, from a watch.
+fn record_weights(api: Api<DynamicObject>) -> Arc<Mutex<Vec<(i64, i64)>>> {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let out = Arc::clone(&seen);
+    tokio::spawn(async move {
+        let config = watcher::Config::default().fields("metadata.name=web");
+        let mut events = std::pin::pin!(watcher(api, config));
+        while let Some(event) = events.next().await {
+            let ts = match event {
+                Ok(watcher::Event::Apply(ts) | watcher::Event::InitApply(ts)) => ts,
+                _ => continue,
+            };
+            let backends = ts.data["spec"]["backends"].as_array().cloned().unwrap_or_default();
+            let weight = |service: &str| {
+                backends
+                    .iter()
+                    .find(|b| b["service"] == service)
+                    .and_then(|b| b["weight"].as_i64())
+                    .unwrap_or(-1)
+            };
+            let pair = (weight("web-primary"), weight("web-canary"));
+            let mut seen = out.lock().unwrap();
+            if seen.last() != Some(&pair) {
+                seen.push(pair);
+            }
+        }
+    });
+    seen
+}
+
+/// Waits until the Rollout settles in `phase` with `check` holding on its status.
+async fn rollout_in(
+    api: &Api<RolloutObject>,
+    phase: gitops_rollout::Phase,
+    what: &str,
+    check: impl Fn(&gitops_rollout::object::RolloutObjectStatus) -> bool,
+) -> gitops_rollout::object::RolloutObjectStatus {
+    eventually(&format!("rollout {phase}: {what}"), LONG, || async {
+        let status = api.get("web").await?.status.unwrap_or_default();
+        Ok((status.rollout.phase == phase && check(&status)).then_some(status))
+    })
+    .await
+    .unwrap()
+}
+
+fn image(deployment: &Deployment) -> String {
+    deployment.spec.as_ref().unwrap().template.spec.as_ref().unwrap().containers[0]
+        .image
+        .clone()
+        .unwrap_or_default()
+}
+
+async fn start_world(prefix: &str, rollout: &str, extra_args: &[&str]) -> World {
+    let deploy = deployment_yaml("web:1");
+    let mut world = World::new(
+        prefix,
+        &[("app/deploy.yaml", &deploy), ("app/rollout.yaml", rollout)],
+    )
+    .await;
+    install_upstream_crds(&world.ns.client(), SMI_CRDS).await;
+    let mut args = vec!["--lease-duration", "4s", "--http-addr", "127.0.0.1:0"];
+    args.extend_from_slice(extra_args);
+    world.operator = Some(Operator::start_with(world.name(), "gitops-operator", &args));
+    world.create_source("1s").await;
+    world
+        .create_unit("app", json!({"path": "./app", "interval": "1m", "prune": true}))
+        .await;
+    world
+}
+
+/// Waits for initialization: the primary runs web:1, the target is scaled to zero.
+async fn initialized(world: &World) -> String {
+    let rollouts: Api<RolloutObject> = world.ns.api();
+    let status = rollout_in(&rollouts, gitops_rollout::Phase::Healthy, "initialized", |s| {
+        s.rollout.stable_revision.is_some()
+    })
+    .await;
+    let deployments: Api<Deployment> = world.ns.api();
+    let primary = deployments.get("web-primary").await.unwrap();
+    assert_eq!(image(&primary), "web:1");
+    eventually("the target scaled to zero", LONG, || async {
+        let target = deployments.get("web").await?;
+        Ok((target.spec.and_then(|s| s.replicas) == Some(0)).then_some(()))
+    })
+    .await
+    .unwrap();
+    status.rollout.stable_revision.unwrap()
+}
+
+#[tokio::test]
+async fn an_smi_canary_shifts_traffic_by_steps_and_promotes_the_new_image() {
+    let world = start_world("ro-smi", &rollout_yaml(""), &[]).await;
+    let first = initialized(&world).await;
+    let client = world.ns.client();
+    let weights = record_weights(traffic_splits(world.name(), &client));
+    eventually("the TrafficSplit at weight 0", LONG, || async {
+        Ok((weights.lock().unwrap().last() == Some(&(100, 0))).then_some(()))
+    })
+    .await
+    .unwrap();
+
+    let revision = world.commit(&[("app/deploy.yaml", Some(&deployment_yaml("web:2")))]);
+    world.ready_at("app", &revision).await;
+    let rollouts: Api<RolloutObject> = world.ns.api();
+    let status = rollout_in(&rollouts, gitops_rollout::Phase::Healthy, "promoted", |s| {
+        s.rollout.stable_revision.as_ref().is_some_and(|r| *r != first)
+    })
+    .await;
+    let deployments: Api<Deployment> = world.ns.api();
+    assert_eq!(image(&deployments.get("web-primary").await.unwrap()), "web:2");
+    eventually("the canary scaled to zero", LONG, || async {
+        let target = deployments.get("web").await?;
+        Ok((target.spec.and_then(|s| s.replicas) == Some(0)).then_some(()))
+    })
+    .await
+    .unwrap();
+    let promoted = status
+        .conditions
+        .iter()
+        .find(|c| c.type_ == "Promoted")
+        .unwrap();
+    assert_eq!(promoted.status.as_str(), "True");
+    eventually("the TrafficSplit back at weight 0", LONG, || async {
+        Ok((weights.lock().unwrap().last() == Some(&(100, 0))).then_some(()))
+    })
+    .await
+    .unwrap();
+    let seen = weights.lock().unwrap().clone();
+    assert_eq!(seen, [(100, 0), (80, 20), (50, 50), (100, 0)], "stored weights");
+}
+
+/// A `/metrics` endpoint serving `demo_success_ratio{app="web"}` at a value the test sets.
+fn start_exporter(ratio: Arc<Mutex<f64>>) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let _ = serve_metrics(stream, *ratio.lock().unwrap());
+        }
+    });
+    port
+}
+
+fn serve_metrics(mut stream: TcpStream, ratio: f64) -> std::io::Result<()> {
+    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut line = String::new();
+    while reader.read_line(&mut line)? > 2 {
+        line.clear();
+    }
+    let body = format!("# TYPE demo_success_ratio gauge\ndemo_success_ratio{{app=\"web\"}} {ratio}\n");
+    write!(
+        stream,
+        "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+/// Prometheus (Debian package) on loopback scraping `target_port` every second; killed on drop.
+struct Prometheus {
+    child: Child,
+    address: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Prometheus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Prometheus {
+    fn start(target_port: u16) -> Prometheus {
+        let binary = ["/usr/bin/prometheus", "/usr/local/bin/prometheus"]
+            .into_iter()
+            .find(|p| Path::new(p).exists())
+            .expect("the e2e tests need Prometheus: run scripts/install-deps (Debian package prometheus)");
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("prometheus.yml");
+        std::fs::write(
+            &config,
+            format!("global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: demo\n    static_configs:\n      - targets: ['127.0.0.1:{target_port}']\n"),
+        )
+        .unwrap();
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = Command::new(binary)
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!("--storage.tsdb.path={}", dir.path().join("data").display()))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .arg("--log.level=warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        Prometheus {
+            child,
+            address: format!("http://127.0.0.1:{port}"),
+            _dir: dir,
+        }
+    }
+
+    /// Waits until the query has a sample.
+    async fn wait_for(&self, query: &str) {
+        let client = gitops_rollout::analysis::prometheus::Prometheus::new(self.address.clone());
+        let query = query.to_owned();
+        eventually("Prometheus to have samples", LONG, || {
+            let client = client.clone();
+            let query = query.clone();
+            async move {
+                let values = tokio::task::spawn_blocking(move || client.query(None, &query, None))
+                    .await?
+                    .unwrap_or_default();
+                Ok((!values.is_empty()).then_some(()))
+            }
+        })
+        .await
+        .unwrap();
+    }
+}
+
+const SUCCESS_QUERY: &str = "demo_success_ratio{app=\"{{args.name}}\"}";
+
+fn analysis_rollout() -> String {
+    let analysis = "\n        - analysis: {templates: [{templateName: success}]}";
+    let mut yaml = rollout_yaml(analysis);
+    yaml.push_str(&format!(
+        "  analysisTemplates:
+    - name: success
+      metrics:
+        - name: success-rate
+          interval: 1s
+          count: 2
+          successCondition: result[0] >= 0.95
+          provider:
+            prometheus: {{query: '{SUCCESS_QUERY}'}}
+"
+    ));
+    yaml
+}
+
+#[tokio::test]
+async fn a_failing_analysis_rolls_back_and_the_primary_keeps_the_old_image() {
+    let ratio = Arc::new(Mutex::new(0.5));
+    let prometheus = Prometheus::start(start_exporter(Arc::clone(&ratio)));
+    prometheus.wait_for("demo_success_ratio").await;
+    let world = start_world(
+        "ro-fail",
+        &analysis_rollout(),
+        &["--prometheus-address", &prometheus.address],
+    )
+    .await;
+    let first = initialized(&world).await;
+
+    let revision = world.commit(&[("app/deploy.yaml", Some(&deployment_yaml("web:2")))]);
+    world.ready_at("app", &revision).await;
+    let rollouts: Api<RolloutObject> = world.ns.api();
+    let status = rollout_in(&rollouts, gitops_rollout::Phase::RolledBack, "rolled back", |_| true).await;
+    assert_eq!(status.rollout.stable_revision.as_deref(), Some(first.as_str()));
+    assert_eq!(status.rollout.canary_weight, 0);
+    assert_eq!(status.rollout.failed_checks, 1, "threshold 1 (the default)");
+    let last = status.last_analysis.clone().unwrap();
+    assert_eq!(last.result, gitops_rollout::RunResult::Failed);
+    assert_eq!(last.metrics[0].last_value, [0.5]);
+    let deployments: Api<Deployment> = world.ns.api();
+    assert_eq!(image(&deployments.get("web-primary").await.unwrap()), "web:1");
+    eventually("the canary scaled to zero", LONG, || async {
+        let target = deployments.get("web").await?;
+        Ok((target.spec.and_then(|s| s.replicas) == Some(0)).then_some(()))
+    })
+    .await
+    .unwrap();
+    let split = traffic_splits(world.name(), &world.ns.client()).get("web").await.unwrap();
+    assert_eq!(split.data["spec"]["backends"][1]["weight"], 0);
+    let events: Api<k8s_openapi::api::events::v1::Event> = world.ns.api();
+    eventually("a RolledBack warning", LONG, || async {
+        let list = events.list(&Default::default()).await?;
+        Ok(list
+            .items
+            .iter()
+            .any(|e| {
+                e.reason.as_deref() == Some("RolledBack")
+                    && e.type_.as_deref() == Some("Warning")
+                    && e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some("web")
+            })
+            .then_some(()))
+    })
+    .await
+    .unwrap();
+    let ready = status.conditions.iter().find(|c| c.type_ == "Ready").unwrap();
+    assert_eq!((ready.status.as_str(), ready.reason.as_str()), ("False", "RolledBack"));
+}
