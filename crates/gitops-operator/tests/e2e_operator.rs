@@ -298,9 +298,9 @@ mod operations;
 mod releases;
 #[path = "e2e_operator/remote.rs"]
 mod remote;
-#[path = "e2e_operator/rollouts.rs"]
-mod rollouts;
 #[path = "e2e_operator/repositories.rs"]
 mod repositories;
+#[path = "e2e_operator/rollouts.rs"]
+mod rollouts;
 #[path = "e2e_operator/units.rs"]
 mod units;

@@ -13,6 +13,8 @@
 //! - [`workload`]: the Flagger model of a target Deployment (its `-primary` copy, revisions).
 //! - [`object`]: the `Rollout` as a cluster object: its status, user commands, and (feature
 //!   `cluster`) its CRD; the operator's controller is the cluster edge of the machine.
+//! - [`report`]: rows and descriptions of live rollouts, for `gitops get rollouts` and
+//!   `gitops rollout status`.
 //!
 //! # Driving a rollout (the operator's API)
 //!
@@ -50,6 +52,7 @@ pub mod object;
 pub mod plan;
 pub mod providers;
 pub mod readers;
+pub mod report;
 pub mod simulate;
 pub mod spec;
 pub mod workload;

@@ -150,7 +150,11 @@ impl Default for RunResult {
 impl RunRecord {
     /// What the status keeps of `run`.
     #[must_use]
-    pub fn from_run(run: &AnalysisRun, templates: &[String], args: &BTreeMap<String, String>) -> Self {
+    pub fn from_run(
+        run: &AnalysisRun,
+        templates: &[String],
+        args: &BTreeMap<String, String>,
+    ) -> Self {
         Self {
             name: run.name.clone(),
             templates: templates.to_vec(),

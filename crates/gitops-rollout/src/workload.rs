@@ -36,11 +36,7 @@ pub fn revision(template: &Value) -> String {
     let mut text = String::new();
     canonical(&template, &mut text);
     let digest = Sha256::digest(text.as_bytes());
-    digest
-        .iter()
-        .take(5)
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    digest.iter().take(5).map(|b| format!("{b:02x}")).collect()
 }
 
 fn canonical(value: &Value, out: &mut String) {

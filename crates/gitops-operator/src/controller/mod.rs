@@ -534,7 +534,11 @@ fn rollouts(
             rollout::workload_mapper(store),
         )
         .graceful_shutdown_on(crate::stopped(stop))
-        .run(rollout::reconcile, rollout::error_policy, Arc::clone(context))
+        .run(
+            rollout::reconcile,
+            rollout::error_policy,
+            Arc::clone(context),
+        )
         .for_each(|result| async move {
             if let Err(e) = result {
                 tracing::debug!(error = %chain(&e), "Rollout controller");

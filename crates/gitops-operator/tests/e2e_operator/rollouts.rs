@@ -114,7 +114,10 @@ fn record_weights(api: Api<DynamicObject>) -> Arc<Mutex<Vec<(i64, i64)>>> {
                 Ok(watcher::Event::Apply(ts) | watcher::Event::InitApply(ts)) => ts,
                 _ => continue,
             };
-            let backends = ts.data["spec"]["backends"].as_array().cloned().unwrap_or_default();
+            let backends = ts.data["spec"]["backends"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
             let weight = |service: &str| {
                 backends
                     .iter()
@@ -148,7 +151,15 @@ async fn rollout_in(
 }
 
 fn image(deployment: &Deployment) -> String {
-    deployment.spec.as_ref().unwrap().template.spec.as_ref().unwrap().containers[0]
+    deployment
+        .spec
+        .as_ref()
+        .unwrap()
+        .template
+        .spec
+        .as_ref()
+        .unwrap()
+        .containers[0]
         .image
         .clone()
         .unwrap_or_default()
@@ -167,7 +178,10 @@ async fn start_world(prefix: &str, rollout: &str, extra_args: &[&str]) -> World 
     world.operator = Some(Operator::start_with(world.name(), "gitops-operator", &args));
     world.create_source("1s").await;
     world
-        .create_unit("app", json!({"path": "./app", "interval": "1m", "prune": true}))
+        .create_unit(
+            "app",
+            json!({"path": "./app", "interval": "1m", "prune": true}),
+        )
         .await;
     world
 }
@@ -175,9 +189,12 @@ async fn start_world(prefix: &str, rollout: &str, extra_args: &[&str]) -> World 
 /// Waits for initialization: the primary runs web:1, the target is scaled to zero.
 async fn initialized(world: &World) -> String {
     let rollouts: Api<RolloutObject> = world.ns.api();
-    let status = rollout_in(&rollouts, gitops_rollout::Phase::Healthy, "initialized", |s| {
-        s.rollout.stable_revision.is_some()
-    })
+    let status = rollout_in(
+        &rollouts,
+        gitops_rollout::Phase::Healthy,
+        "initialized",
+        |s| s.rollout.stable_revision.is_some(),
+    )
     .await;
     let deployments: Api<Deployment> = world.ns.api();
     let primary = deployments.get("web-primary").await.unwrap();
@@ -207,11 +224,17 @@ async fn an_smi_canary_shifts_traffic_by_steps_and_promotes_the_new_image() {
     world.ready_at("app", &revision).await;
     let rollouts: Api<RolloutObject> = world.ns.api();
     let status = rollout_in(&rollouts, gitops_rollout::Phase::Healthy, "promoted", |s| {
-        s.rollout.stable_revision.as_ref().is_some_and(|r| *r != first)
+        s.rollout
+            .stable_revision
+            .as_ref()
+            .is_some_and(|r| *r != first)
     })
     .await;
     let deployments: Api<Deployment> = world.ns.api();
-    assert_eq!(image(&deployments.get("web-primary").await.unwrap()), "web:2");
+    assert_eq!(
+        image(&deployments.get("web-primary").await.unwrap()),
+        "web:2"
+    );
     eventually("the canary scaled to zero", LONG, || async {
         let target = deployments.get("web").await?;
         Ok((target.spec.and_then(|s| s.replicas) == Some(0)).then_some(()))
@@ -230,7 +253,11 @@ async fn an_smi_canary_shifts_traffic_by_steps_and_promotes_the_new_image() {
     .await
     .unwrap();
     let seen = weights.lock().unwrap().clone();
-    assert_eq!(seen, [(100, 0), (80, 20), (50, 50), (100, 0)], "stored weights");
+    assert_eq!(
+        seen,
+        [(100, 0), (80, 20), (50, 50), (100, 0)],
+        "stored weights"
+    );
 }
 
 /// A `/metrics` endpoint serving `demo_success_ratio{app="web"}` at a value the test sets.
@@ -252,7 +279,8 @@ fn serve_metrics(mut stream: TcpStream, ratio: f64) -> std::io::Result<()> {
     while reader.read_line(&mut line)? > 2 {
         line.clear();
     }
-    let body = format!("# TYPE demo_success_ratio gauge\ndemo_success_ratio{{app=\"web\"}} {ratio}\n");
+    let body =
+        format!("# TYPE demo_success_ratio gauge\ndemo_success_ratio{{app=\"web\"}} {ratio}\n");
     write!(
         stream,
         "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
@@ -287,10 +315,17 @@ impl Prometheus {
             format!("global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: demo\n    static_configs:\n      - targets: ['127.0.0.1:{target_port}']\n"),
         )
         .unwrap();
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         let child = Command::new(binary)
             .arg(format!("--config.file={}", config.display()))
-            .arg(format!("--storage.tsdb.path={}", dir.path().join("data").display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.path().join("data").display()
+            ))
             .arg(format!("--web.listen-address=127.0.0.1:{port}"))
             .arg("--log.level=warn")
             .stdout(Stdio::null())
@@ -359,22 +394,37 @@ async fn a_failing_analysis_rolls_back_and_the_primary_keeps_the_old_image() {
     let revision = world.commit(&[("app/deploy.yaml", Some(&deployment_yaml("web:2")))]);
     world.ready_at("app", &revision).await;
     let rollouts: Api<RolloutObject> = world.ns.api();
-    let status = rollout_in(&rollouts, gitops_rollout::Phase::RolledBack, "rolled back", |_| true).await;
-    assert_eq!(status.rollout.stable_revision.as_deref(), Some(first.as_str()));
+    let status = rollout_in(
+        &rollouts,
+        gitops_rollout::Phase::RolledBack,
+        "rolled back",
+        |_| true,
+    )
+    .await;
+    assert_eq!(
+        status.rollout.stable_revision.as_deref(),
+        Some(first.as_str())
+    );
     assert_eq!(status.rollout.canary_weight, 0);
     assert_eq!(status.rollout.failed_checks, 1, "threshold 1 (the default)");
     let last = status.last_analysis.clone().unwrap();
     assert_eq!(last.result, gitops_rollout::RunResult::Failed);
     assert_eq!(last.metrics[0].last_value, [0.5]);
     let deployments: Api<Deployment> = world.ns.api();
-    assert_eq!(image(&deployments.get("web-primary").await.unwrap()), "web:1");
+    assert_eq!(
+        image(&deployments.get("web-primary").await.unwrap()),
+        "web:1"
+    );
     eventually("the canary scaled to zero", LONG, || async {
         let target = deployments.get("web").await?;
         Ok((target.spec.and_then(|s| s.replicas) == Some(0)).then_some(()))
     })
     .await
     .unwrap();
-    let split = traffic_splits(world.name(), &world.ns.client()).get("web").await.unwrap();
+    let split = traffic_splits(world.name(), &world.ns.client())
+        .get("web")
+        .await
+        .unwrap();
     assert_eq!(split.data["spec"]["backends"][1]["weight"], 0);
     let events: Api<k8s_openapi::api::events::v1::Event> = world.ns.api();
     eventually("a RolledBack warning", LONG, || async {
@@ -391,6 +441,13 @@ async fn a_failing_analysis_rolls_back_and_the_primary_keeps_the_old_image() {
     })
     .await
     .unwrap();
-    let ready = status.conditions.iter().find(|c| c.type_ == "Ready").unwrap();
-    assert_eq!((ready.status.as_str(), ready.reason.as_str()), ("False", "RolledBack"));
+    let ready = status
+        .conditions
+        .iter()
+        .find(|c| c.type_ == "Ready")
+        .unwrap();
+    assert_eq!(
+        (ready.status.as_str(), ready.reason.as_str()),
+        ("False", "RolledBack")
+    );
 }

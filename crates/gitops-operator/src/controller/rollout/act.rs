@@ -105,7 +105,15 @@ pub(crate) async fn execute(
             } => {
                 let (record, error) = analysis::start(edge.rollout, run, templates, args, now);
                 if let Some(error) = error {
-                    events::publish(edge.ctx, &edge.reference, false, "AnalysisFailed", "Analysis", &format!("analysis run {run}: {error}")).await;
+                    events::publish(
+                        edge.ctx,
+                        &edge.reference,
+                        false,
+                        "AnalysisFailed",
+                        "Analysis",
+                        &format!("analysis run {run}: {error}"),
+                    )
+                    .await;
                 }
                 status.analysis = Some(record);
             }

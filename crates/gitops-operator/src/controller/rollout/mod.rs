@@ -42,7 +42,10 @@ pub(crate) const MANAGER: &str = "gitops-rollout";
 const INIT_POLL: Duration = Duration::from_secs(5);
 
 /// Reconciles one Rollout.
-pub(crate) async fn reconcile(object: Arc<RolloutObject>, ctx: Arc<Context>) -> Result<Action, Error> {
+pub(crate) async fn reconcile(
+    object: Arc<RolloutObject>,
+    ctx: Arc<Context>,
+) -> Result<Action, Error> {
     let key = UnitKey::new(object.namespace().unwrap_or_default(), object.name_any());
     let start = std::time::Instant::now();
     let rollout = pure(&object, &key);
@@ -52,9 +55,20 @@ pub(crate) async fn reconcile(object: Arc<RolloutObject>, ctx: Arc<Context>) -> 
     let result = run(&object, &rollout, &mut status, &ctx).await;
     let (action, success) = match result {
         Ok(action) => (action, true),
-        Err(Failure { reason, message, retry }) => {
+        Err(Failure {
+            reason,
+            message,
+            retry,
+        }) => {
             tracing::warn!(kind = KIND, namespace = %key.namespace, name = %key.name, reason, "{message}");
-            set(&mut status, READY, ConditionStatus::False, reason, &message, object.metadata.generation);
+            set(
+                &mut status,
+                READY,
+                ConditionStatus::False,
+                reason,
+                &message,
+                object.metadata.generation,
+            );
             let action = retry.map_or_else(Action::await_change, Action::requeue);
             (action, false)
         }
@@ -68,7 +82,11 @@ pub(crate) async fn reconcile(object: Arc<RolloutObject>, ctx: Arc<Context>) -> 
 }
 
 /// Retries a failed reconcile after a short pause.
-pub(crate) fn error_policy(_object: Arc<RolloutObject>, error: &Error, _ctx: Arc<Context>) -> Action {
+pub(crate) fn error_policy(
+    _object: Arc<RolloutObject>,
+    error: &Error,
+    _ctx: Arc<Context>,
+) -> Action {
     tracing::warn!(error = %super::chain(error), "Rollout reconcile failed");
     Action::requeue(Duration::from_secs(5))
 }
@@ -157,13 +175,22 @@ async fn run(
         owner: &owner,
         reference: kube::Resource::object_ref(object, &()),
     };
-    if status.rollout.stable_revision.is_none() && !act::initialize(&edge, &workloads, status).await? {
+    if status.rollout.stable_revision.is_none()
+        && !act::initialize(&edge, &workloads, status).await?
+    {
         let generation = object.metadata.generation;
         let message = format!(
             "waiting for {} to become available",
             gitops_rollout::workload::primary_name(&target_ref.name)
         );
-        set(status, READY, ConditionStatus::False, "Initializing", &message, generation);
+        set(
+            status,
+            READY,
+            ConditionStatus::False,
+            "Initializing",
+            &message,
+            generation,
+        );
         return Ok(Action::requeue(INIT_POLL));
     }
     let run_result = analysis::tick(ctx, rollout, status, now).await;
@@ -201,10 +228,21 @@ fn mark(status: &mut RolloutObjectStatus, generation: Option<i64>) {
         Phase::Degraded | Phase::RolledBack => {
             (ConditionStatus::False, ConditionStatus::False, reason)
         }
-        _ => (ConditionStatus::False, ConditionStatus::False, "Progressing"),
+        _ => (
+            ConditionStatus::False,
+            ConditionStatus::False,
+            "Progressing",
+        ),
     };
     set(status, READY, ready, reason, &message, generation);
-    set(status, PROMOTED, promoted, promoted_reason, &message, generation);
+    set(
+        status,
+        PROMOTED,
+        promoted,
+        promoted_reason,
+        &message,
+        generation,
+    );
 }
 
 /// The condition reason of a phase: its name.

@@ -67,7 +67,8 @@ pub(crate) async fn workloads(ctx: &Context, rollout: &Rollout) -> Result<Worklo
     };
     let primary = read(primary_name(target_name)).await?;
     let to_json = |d: Deployment| {
-        serde_json::to_value(d).map_err(|e| Failure::transient("ReconciliationFailed", e.to_string()))
+        serde_json::to_value(d)
+            .map_err(|e| Failure::transient("ReconciliationFailed", e.to_string()))
     };
     Ok(Workloads {
         target: with_kind(to_json(target)?),
@@ -96,13 +97,17 @@ pub(crate) fn observations(
     {
         match parse_command(value) {
             Ok(command) => commands.push(command),
-            Err(e) => tracing::warn!(namespace = rollout.namespace(), name = %rollout.metadata.name, "{e}"),
+            Err(e) => {
+                tracing::warn!(namespace = rollout.namespace(), name = %rollout.metadata.name, "{e}")
+            }
         }
         handled = Some(value.clone());
     }
     let observations = Observations {
         revision: workloads.revision(),
-        replicas: status.replicas.unwrap_or_else(|| workloads.target_replicas()),
+        replicas: status
+            .replicas
+            .unwrap_or_else(|| workloads.target_replicas()),
         canary_ready,
         stable_revision,
         stable_ready,
