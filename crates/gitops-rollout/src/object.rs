@@ -141,12 +141,6 @@ pub struct MetricRecord {
     pub last_message: Option<String>,
 }
 
-impl Default for RunResult {
-    fn default() -> Self {
-        Self::Running
-    }
-}
-
 impl RunRecord {
     /// What the status keeps of `run`.
     #[must_use]

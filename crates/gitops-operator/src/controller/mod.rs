@@ -284,6 +284,14 @@ where
 /// Why a reconciliation returned an error (the controller retries it with backoff).
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum Error {
+    /// Reading the object itself failed.
+    #[error("cannot read {kind} {key}")]
+    Read {
+        kind: &'static str,
+        key: UnitKey,
+        #[source]
+        source: kube::Error,
+    },
     /// Writing the status failed.
     #[error("cannot write the status of {kind} {key}")]
     Status {

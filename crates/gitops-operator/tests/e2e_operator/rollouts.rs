@@ -110,9 +110,8 @@ fn record_weights(api: Api<DynamicObject>) -> Arc<Mutex<Vec<(i64, i64)>>> {
         let config = watcher::Config::default().fields("metadata.name=web");
         let mut events = std::pin::pin!(watcher(api, config));
         while let Some(event) = events.next().await {
-            let ts = match event {
-                Ok(watcher::Event::Apply(ts) | watcher::Event::InitApply(ts)) => ts,
-                _ => continue,
+            let Ok(watcher::Event::Apply(ts) | watcher::Event::InitApply(ts)) = event else {
+                continue;
             };
             let backends = ts.data["spec"]["backends"]
                 .as_array()

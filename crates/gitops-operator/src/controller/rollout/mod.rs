@@ -47,6 +47,23 @@ pub(crate) async fn reconcile(
     ctx: Arc<Context>,
 ) -> Result<Action, Error> {
     let key = UnitKey::new(object.namespace().unwrap_or_default(), object.name_any());
+    // The watch cache may not hold the status written by the previous reconcile yet; acting on
+    // an older status would replay its decisions. Read the Rollout itself.
+    let object = match ctx
+        .api::<RolloutObject>(&key.namespace)
+        .get_opt(&key.name)
+        .await
+    {
+        Ok(Some(fresh)) => Arc::new(fresh),
+        Ok(None) => return Ok(Action::await_change()),
+        Err(source) => {
+            return Err(Error::Read {
+                kind: KIND,
+                key,
+                source,
+            });
+        }
+    };
     let start = std::time::Instant::now();
     let rollout = pure(&object, &key);
     let old = object.status.clone().unwrap_or_default();

@@ -98,7 +98,7 @@ pub(crate) fn observations(
         match parse_command(value) {
             Ok(command) => commands.push(command),
             Err(e) => {
-                tracing::warn!(namespace = rollout.namespace(), name = %rollout.metadata.name, "{e}")
+                tracing::warn!(namespace = rollout.namespace(), name = %rollout.metadata.name, "{e}");
             }
         }
         handled = Some(value.clone());
