@@ -74,6 +74,13 @@ spec:
 /// A canary behind SMI: 20 %, a 1 s pause, 50 %, a 1 s pause, then promotion; `analysis` is
 /// added as a step between the two weights when given.
 fn rollout_yaml(analysis: &str) -> String {
+    rollout_with_steps(&format!(
+        "        - setWeight: 20\n        - pause: {{duration: 1s}}{analysis}\n        - setWeight: 50\n        - pause: {{duration: 1s}}\n"
+    ))
+}
+
+/// A canary behind SMI with `steps` (YAML list items indented by 8).
+fn rollout_with_steps(steps: &str) -> String {
     format!(
         "apiVersion: gitops.rs/v1alpha1
 kind: Rollout
@@ -88,12 +95,46 @@ spec:
   strategy:
     canary:
       steps:
-        - setWeight: 20
-        - pause: {{duration: 1s}}{analysis}
-        - setWeight: 50
-        - pause: {{duration: 1s}}
-"
+{steps}"
     )
+}
+
+/// 20 %, then a pause until promoted, 60 %, a 1 s pause.
+fn paused_rollout_yaml() -> String {
+    rollout_with_steps(
+        "        - setWeight: 20\n        - pause: {}\n        - setWeight: 60\n        - pause: {duration: 1s}\n",
+    )
+}
+
+/// Gives the Rollout `command` as `gitops rollout <command>` does.
+async fn give(rollouts: &Api<RolloutObject>, command: gitops_rollout::Command) {
+    let value = gitops_rollout::object::command_annotation(command, &Timestamp::now().to_string());
+    let patch =
+        json!({"metadata": {"annotations": {gitops_rollout::object::COMMAND_ANNOTATION: value}}});
+    rollouts
+        .patch("web", &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .unwrap();
+}
+
+/// Waits until the Rollout is paused at step 1 (20 %) rolling out a revision other than
+/// `not`, and returns that revision.
+async fn paused_at_20(rollouts: &Api<RolloutObject>, not: &str) -> String {
+    let status = rollout_in(
+        rollouts,
+        gitops_rollout::Phase::Paused,
+        "paused at 20 %",
+        |s| {
+            s.rollout.current_step == 1
+                && s.rollout.canary_weight == 20
+                && s.rollout
+                    .canary_revision
+                    .as_deref()
+                    .is_some_and(|r| r != not)
+        },
+    )
+    .await;
+    status.rollout.canary_revision.unwrap()
 }
 
 fn traffic_splits(ns: &str, client: &Client) -> Api<DynamicObject> {
@@ -448,5 +489,98 @@ async fn a_failing_analysis_rolls_back_and_the_primary_keeps_the_old_image() {
     assert_eq!(
         (ready.status.as_str(), ready.reason.as_str()),
         ("False", "RolledBack")
+    );
+}
+
+#[tokio::test]
+async fn a_new_revision_mid_rollout_restarts_from_step_0_and_abort_returns_all_traffic() {
+    let world = start_world("ro-restart", &paused_rollout_yaml(), &[]).await;
+    let first = initialized(&world).await;
+    let weights = record_weights(traffic_splits(world.name(), &world.ns.client()));
+    let rollouts: Api<RolloutObject> = world.ns.api();
+    world.commit(&[("app/deploy.yaml", Some(&deployment_yaml("web:2")))]);
+    let second = paused_at_20(&rollouts, &first).await;
+
+    world.commit(&[("app/deploy.yaml", Some(&deployment_yaml("web:3")))]);
+    let third = paused_at_20(&rollouts, &second).await;
+    assert_ne!(third, first);
+    // Back to stable when the new revision arrived, then step 0 again.
+    assert_eq!(
+        weights.lock().unwrap().clone(),
+        [(100, 0), (80, 20), (100, 0), (80, 20)]
+    );
+
+    give(&rollouts, gitops_rollout::Command::Abort).await;
+    let status = rollout_in(
+        &rollouts,
+        gitops_rollout::Phase::Degraded,
+        "aborted",
+        |_| true,
+    )
+    .await;
+    assert_eq!(status.rollout.canary_weight, 0);
+    assert_eq!(
+        status.rollout.stable_revision.as_deref(),
+        Some(first.as_str())
+    );
+    assert_eq!(
+        status.rollout.canary_revision.as_deref(),
+        Some(third.as_str())
+    );
+    let deployments: Api<Deployment> = world.ns.api();
+    assert_eq!(
+        image(&deployments.get("web-primary").await.unwrap()),
+        "web:1"
+    );
+    eventually(
+        "the TrafficSplit back at weight 0 and the canary at zero",
+        LONG,
+        || async {
+            let target = deployments.get("web").await?;
+            let zero = target.spec.and_then(|s| s.replicas) == Some(0);
+            Ok((zero && weights.lock().unwrap().last() == Some(&(100, 0))).then_some(()))
+        },
+    )
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn an_operator_killed_mid_rollout_resumes_at_the_same_step_and_promote_finishes() {
+    let mut world = start_world("ro-kill", &paused_rollout_yaml(), &[]).await;
+    let first = initialized(&world).await;
+    let weights = record_weights(traffic_splits(world.name(), &world.ns.client()));
+    let rollouts: Api<RolloutObject> = world.ns.api();
+    world.commit(&[("app/deploy.yaml", Some(&deployment_yaml("web:2")))]);
+    let second = paused_at_20(&rollouts, &first).await;
+
+    // SIGKILL (Child::kill), then a new process: it takes the Lease once the old one expires.
+    world.operator.as_mut().unwrap().kill();
+    world.operator = Some(Operator::start(world.name(), "gitops-operator"));
+    give(&rollouts, gitops_rollout::Command::Promote).await;
+    let status = rollout_in(&rollouts, gitops_rollout::Phase::Healthy, "promoted", |s| {
+        s.rollout.stable_revision.as_deref() == Some(second.as_str())
+    })
+    .await;
+    assert!(
+        status
+            .last_handled_command
+            .as_deref()
+            .is_some_and(|c| c.starts_with("promote@"))
+    );
+    let deployments: Api<Deployment> = world.ns.api();
+    assert_eq!(
+        image(&deployments.get("web-primary").await.unwrap()),
+        "web:2"
+    );
+    eventually("the TrafficSplit back at weight 0", LONG, || async {
+        Ok((weights.lock().unwrap().last() == Some(&(100, 0))).then_some(()))
+    })
+    .await
+    .unwrap();
+    // The restarted operator went on from step 1: no return to 0 % before 60 %.
+    assert_eq!(
+        weights.lock().unwrap().clone(),
+        [(100, 0), (80, 20), (40, 60), (100, 0)]
     );
 }
