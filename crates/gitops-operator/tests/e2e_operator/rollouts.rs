@@ -13,6 +13,7 @@ use kube::api::{ApiResource, DynamicObject, GroupVersionKind};
 use super::*;
 
 const SMI_CRDS: &str = "../../../shared/corpus/upstream/crds/smi-trafficsplit.yaml";
+const GATEWAY_CRDS: &str = "../../../shared/corpus/upstream/crds/gateway-api-standard.yaml";
 
 /// Installs the upstream CRDs of `file` (relative to this crate) as they are; a missing file
 /// fails the test.
@@ -145,30 +146,42 @@ fn traffic_splits(ns: &str, client: &Client) -> Api<DynamicObject> {
 /// Records the (primary, canary) weights of every version of TrafficSplit `web` the apiserver
 /// stores, from a watch.
 fn record_weights(api: Api<DynamicObject>) -> Arc<Mutex<Vec<(i64, i64)>>> {
+    record(api, |ts| {
+        let backends = ts["spec"]["backends"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let weight = |service: &str| {
+            backends
+                .iter()
+                .find(|b| b["service"] == service)
+                .and_then(|b| b["weight"].as_i64())
+                .unwrap_or(-1)
+        };
+        (weight("web-primary"), weight("web-canary"))
+    })
+}
+
+/// Records `view` of every version of object `web` of `api` the apiserver stores (consecutive
+/// equal views once), from a watch.
+fn record<T: PartialEq + Send + 'static>(
+    api: Api<DynamicObject>,
+    view: impl Fn(&Value) -> T + Send + 'static,
+) -> Arc<Mutex<Vec<T>>> {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let out = Arc::clone(&seen);
     tokio::spawn(async move {
         let config = watcher::Config::default().fields("metadata.name=web");
         let mut events = std::pin::pin!(watcher(api, config));
         while let Some(event) = events.next().await {
-            let Ok(watcher::Event::Apply(ts) | watcher::Event::InitApply(ts)) = event else {
+            let Ok(watcher::Event::Apply(object) | watcher::Event::InitApply(object)) = event
+            else {
                 continue;
             };
-            let backends = ts.data["spec"]["backends"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default();
-            let weight = |service: &str| {
-                backends
-                    .iter()
-                    .find(|b| b["service"] == service)
-                    .and_then(|b| b["weight"].as_i64())
-                    .unwrap_or(-1)
-            };
-            let pair = (weight("web-primary"), weight("web-canary"));
+            let current = view(&object.data);
             let mut seen = out.lock().unwrap();
-            if seen.last() != Some(&pair) {
-                seen.push(pair);
+            if seen.last() != Some(&current) {
+                seen.push(current);
             }
         }
     });
@@ -206,13 +219,25 @@ fn image(deployment: &Deployment) -> String {
 }
 
 async fn start_world(prefix: &str, rollout: &str, extra_args: &[&str]) -> World {
+    start_world_with(prefix, rollout, extra_args, &[SMI_CRDS]).await
+}
+
+/// As [`start_world`], with the upstream CRDs of `crds` installed first.
+async fn start_world_with(
+    prefix: &str,
+    rollout: &str,
+    extra_args: &[&str],
+    crds: &[&str],
+) -> World {
     let deploy = deployment_yaml("web:1");
     let mut world = World::new(
         prefix,
         &[("app/deploy.yaml", &deploy), ("app/rollout.yaml", rollout)],
     )
     .await;
-    install_upstream_crds(&world.ns.client(), SMI_CRDS).await;
+    for file in crds {
+        install_upstream_crds(&world.ns.client(), file).await;
+    }
     let mut args = vec!["--lease-duration", "4s", "--http-addr", "127.0.0.1:0"];
     args.extend_from_slice(extra_args);
     world.operator = Some(Operator::start_with(world.name(), "gitops-operator", &args));
@@ -583,4 +608,85 @@ async fn an_operator_killed_mid_rollout_resumes_at_the_same_step_and_promote_fin
         weights.lock().unwrap().clone(),
         [(100, 0), (80, 20), (40, 60), (100, 0)]
     );
+}
+
+#[tokio::test]
+async fn a_gateway_api_ab_test_routes_the_header_to_the_canary_then_promotes() {
+    let rollout = "apiVersion: gitops.rs/v1alpha1
+kind: Rollout
+metadata:
+  name: web
+spec:
+  targetRef: {name: web}
+  service: {port: 80, targetPort: 8080}
+  trafficRouting:
+    gatewayAPI: {gateways: [edge]}
+  strategy:
+    abTest:
+      match: [{headers: {x-canary: {exact: insider}}}]
+      iterations: 2
+      interval: 1s
+";
+    let world = start_world_with("ro-gw", rollout, &[], &[GATEWAY_CRDS]).await;
+    let first = initialized(&world).await;
+    let gvk = GroupVersionKind::gvk("gateway.networking.k8s.io", "v1", "HTTPRoute");
+    let routes: Api<DynamicObject> = Api::namespaced_with(
+        world.ns.client(),
+        world.name(),
+        &ApiResource::from_gvk(&gvk),
+    );
+    // Per stored version: the header rule's (header, value, backend), if any.
+    let seen = record(routes, |route| {
+        let rules = route["spec"]["rules"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        rules.iter().find_map(|r| {
+            let header = &r["matches"][0]["headers"][0];
+            header.is_object().then(|| {
+                (
+                    header["name"].as_str().unwrap_or_default().to_owned(),
+                    header["value"].as_str().unwrap_or_default().to_owned(),
+                    r["backendRefs"][0]["name"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned(),
+                )
+            })
+        })
+    });
+    eventually("the HTTPRoute without header rule", LONG, || async {
+        Ok((seen.lock().unwrap().last() == Some(&None)).then_some(()))
+    })
+    .await
+    .unwrap();
+
+    world.commit(&[("app/deploy.yaml", Some(&deployment_yaml("web:2")))]);
+    let rollouts: Api<RolloutObject> = world.ns.api();
+    rollout_in(&rollouts, gitops_rollout::Phase::Healthy, "promoted", |s| {
+        s.rollout
+            .stable_revision
+            .as_ref()
+            .is_some_and(|r| *r != first)
+    })
+    .await;
+    let deployments: Api<Deployment> = world.ns.api();
+    assert_eq!(
+        image(&deployments.get("web-primary").await.unwrap()),
+        "web:2"
+    );
+    eventually("the HTTPRoute without header rule again", LONG, || async {
+        Ok(
+            (seen.lock().unwrap().len() >= 3 && seen.lock().unwrap().last() == Some(&None))
+                .then_some(()),
+        )
+    })
+    .await
+    .unwrap();
+    let insider = Some((
+        "x-canary".to_owned(),
+        "insider".to_owned(),
+        "web-canary".to_owned(),
+    ));
+    assert_eq!(seen.lock().unwrap().clone(), [None, insider, None]);
 }

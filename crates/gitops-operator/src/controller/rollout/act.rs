@@ -168,8 +168,14 @@ async fn traffic(edge: &Edge<'_>, state: &TrafficState) -> Result<(), Failure> {
         .as_ref()
         .map_or(ProviderKind::Plain, |r| r.provider());
     if provider != ProviderKind::Plain {
+        // The services select pods; the header route is the router's business.
+        let services = TrafficState {
+            header_route: Vec::new(),
+            ..state.clone()
+        };
         objects.extend(
-            providers::render_with(edge.rollout, ProviderKind::Plain, state).map_err(routing)?,
+            providers::render_with(edge.rollout, ProviderKind::Plain, &services)
+                .map_err(routing)?,
         );
     }
     for object in objects {
@@ -186,12 +192,13 @@ async fn apply(edge: &Edge<'_>, value: Value) -> Result<(), Failure> {
         .map_err(|e| Failure::transient("ReconciliationFailed", e.to_string()))?;
     let id = object.object_ref();
     let failed = |e: String| Failure::transient("ReconciliationFailed", format!("{id}: {e}"));
+    // Discovery errors name the object already.
     let resource = edge
         .ctx
         .discovery
         .require(&id)
         .await
-        .map_err(|e| failed(e.to_string()))?;
+        .map_err(|e| Failure::transient("ReconciliationFailed", e.to_string()))?;
     resource
         .api(&edge.ctx.client, id.namespace.as_deref())
         .patch(
