@@ -690,3 +690,85 @@ spec:
     ));
     assert_eq!(seen.lock().unwrap().clone(), [None, insider, None]);
 }
+
+#[tokio::test]
+async fn a_blue_green_rollout_switches_the_active_service_when_promoted() {
+    let rollout = "apiVersion: gitops.rs/v1alpha1
+kind: Rollout
+metadata:
+  name: web
+spec:
+  targetRef: {name: web}
+  service: {port: 80, targetPort: 8080}
+  strategy:
+    blueGreen:
+      activeService: web
+      previewService: web-preview
+      autoPromotionEnabled: false
+      scaleDownDelaySeconds: 0
+";
+    let world = start_world_with("ro-bg", rollout, &[], &[]).await;
+    let first = initialized(&world).await;
+    let services: Api<DynamicObject> = Api::namespaced_with(
+        world.ns.client(),
+        world.name(),
+        &ApiResource::from_gvk(&GroupVersionKind::gvk("", "v1", "Service")),
+    );
+    let role = gitops_rollout::providers::ROLE_LABEL;
+    let active = record(services, move |service| {
+        service["spec"]["selector"][role]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    });
+    world.commit(&[("app/deploy.yaml", Some(&deployment_yaml("web:2")))]);
+    let rollouts: Api<RolloutObject> = world.ns.api();
+    rollout_in(
+        &rollouts,
+        gitops_rollout::Phase::Paused,
+        "at the promotion gate",
+        |s| {
+            s.rollout
+                .canary_revision
+                .as_ref()
+                .is_some_and(|r| *r != first)
+        },
+    )
+    .await;
+    let preview = world
+        .ns
+        .api::<k8s_openapi::api::core::v1::Service>()
+        .get("web-preview")
+        .await
+        .unwrap();
+    assert_eq!(
+        preview
+            .spec
+            .unwrap()
+            .selector
+            .unwrap()
+            .get(role)
+            .map(String::as_str),
+        Some("canary")
+    );
+    assert_eq!(active.lock().unwrap().clone(), ["stable"]);
+
+    give(&rollouts, gitops_rollout::Command::Promote).await;
+    rollout_in(&rollouts, gitops_rollout::Phase::Healthy, "promoted", |s| {
+        s.rollout
+            .stable_revision
+            .as_ref()
+            .is_some_and(|r| *r != first)
+    })
+    .await;
+    let deployments: Api<Deployment> = world.ns.api();
+    assert_eq!(
+        image(&deployments.get("web-primary").await.unwrap()),
+        "web:2"
+    );
+    // Active switched to the new pods, then back to the primary once it runs them.
+    assert_eq!(
+        active.lock().unwrap().clone(),
+        ["stable", "canary", "stable"]
+    );
+}
