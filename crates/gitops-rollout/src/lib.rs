@@ -16,9 +16,9 @@
 //! - [`report`]: rows and descriptions of live rollouts, for `gitops get rollouts` and
 //!   `gitops rollout status`.
 //!
-//! # Driving a rollout (the operator's API)
+//! # Driving a rollout (what the operator's Rollout controller does)
 //!
-//! Per reconcile of one `Rollout`, the controller:
+//! Per reconcile of one `Rollout`, the controller (`gitops-operator`):
 //! 1. gathers [`Observations`]: the target's current revision and replica count, whether the
 //!    canary and stable workloads are ready, results of analysis runs it is carrying out, and user
 //!    commands;

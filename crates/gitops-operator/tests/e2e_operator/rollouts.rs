@@ -12,12 +12,11 @@ use kube::api::{ApiResource, DynamicObject, GroupVersionKind};
 
 use super::*;
 
-const SMI_CRDS: &str = "../../../shared/corpus/upstream/crds/smi-trafficsplit.yaml";
-const GATEWAY_CRDS: &str = "../../../shared/corpus/upstream/crds/gateway-api-standard.yaml";
+pub(crate) const SMI_CRDS: &str = "../../../shared/corpus/upstream/crds/smi-trafficsplit.yaml";
 
 /// Installs the upstream CRDs of `file` (relative to this crate) as they are; a missing file
 /// fails the test.
-async fn install_upstream_crds(client: &Client, file: &str) {
+pub(crate) async fn install_upstream_crds(client: &Client, file: &str) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("upstream CRDs {}: {e}", path.display()));
@@ -50,7 +49,7 @@ async fn install_upstream_crds(client: &Client, file: &str) {
     }
 }
 
-fn deployment_yaml(image: &str) -> String {
+pub(crate) fn deployment_yaml(image: &str) -> String {
     format!(
         "apiVersion: apps/v1
 kind: Deployment
@@ -81,7 +80,7 @@ fn rollout_yaml(analysis: &str) -> String {
 }
 
 /// A canary behind SMI with `steps` (YAML list items indented by 8).
-fn rollout_with_steps(steps: &str) -> String {
+pub(crate) fn rollout_with_steps(steps: &str) -> String {
     format!(
         "apiVersion: gitops.rs/v1alpha1
 kind: Rollout
@@ -108,7 +107,7 @@ fn paused_rollout_yaml() -> String {
 }
 
 /// Gives the Rollout `command` as `gitops rollout <command>` does.
-async fn give(rollouts: &Api<RolloutObject>, command: gitops_rollout::Command) {
+pub(crate) async fn give(rollouts: &Api<RolloutObject>, command: gitops_rollout::Command) {
     let value = gitops_rollout::object::command_annotation(command, &Timestamp::now().to_string());
     let patch =
         json!({"metadata": {"annotations": {gitops_rollout::object::COMMAND_ANNOTATION: value}}});
@@ -162,23 +161,36 @@ fn record_weights(api: Api<DynamicObject>) -> Arc<Mutex<Vec<(i64, i64)>>> {
     })
 }
 
-/// Records `view` of every version of object `web` of `api` the apiserver stores (consecutive
+/// Records `view` of every version (as JSON) of object `web` of `api` the apiserver stores (consecutive
 /// equal views once), from a watch.
-fn record<T: PartialEq + Send + 'static>(
+pub(crate) fn record<T: PartialEq + Send + 'static>(
     api: Api<DynamicObject>,
     view: impl Fn(&Value) -> T + Send + 'static,
 ) -> Arc<Mutex<Vec<T>>> {
+    record_named(api, "web", view)
+}
+
+/// As [`record`] for the object `name`.
+pub(crate) fn record_named<T: PartialEq + Send + 'static>(
+    api: Api<DynamicObject>,
+    name: &str,
+    view: impl Fn(&Value) -> T + Send + 'static,
+) -> Arc<Mutex<Vec<T>>> {
+    let selector = format!("metadata.name={name}");
     let seen = Arc::new(Mutex::new(Vec::new()));
     let out = Arc::clone(&seen);
     tokio::spawn(async move {
-        let config = watcher::Config::default().fields("metadata.name=web");
+        let config = watcher::Config::default().fields(&selector);
         let mut events = std::pin::pin!(watcher(api, config));
         while let Some(event) = events.next().await {
             let Ok(watcher::Event::Apply(object) | watcher::Event::InitApply(object)) = event
             else {
                 continue;
             };
-            let current = view(&object.data);
+            let Ok(value) = serde_json::to_value(&object) else {
+                continue;
+            };
+            let current = view(&value);
             let mut seen = out.lock().unwrap();
             if seen.last() != Some(&current) {
                 seen.push(current);
@@ -189,7 +201,7 @@ fn record<T: PartialEq + Send + 'static>(
 }
 
 /// Waits until the Rollout settles in `phase` with `check` holding on its status.
-async fn rollout_in(
+pub(crate) async fn rollout_in(
     api: &Api<RolloutObject>,
     phase: gitops_rollout::Phase,
     what: &str,
@@ -203,7 +215,7 @@ async fn rollout_in(
     .unwrap()
 }
 
-fn image(deployment: &Deployment) -> String {
+pub(crate) fn image(deployment: &Deployment) -> String {
     deployment
         .spec
         .as_ref()
@@ -223,7 +235,7 @@ async fn start_world(prefix: &str, rollout: &str, extra_args: &[&str]) -> World 
 }
 
 /// As [`start_world`], with the upstream CRDs of `crds` installed first.
-async fn start_world_with(
+pub(crate) async fn start_world_with(
     prefix: &str,
     rollout: &str,
     extra_args: &[&str],
@@ -252,7 +264,7 @@ async fn start_world_with(
 }
 
 /// Waits for initialization: the primary runs web:1, the target is scaled to zero.
-async fn initialized(world: &World) -> String {
+pub(crate) async fn initialized(world: &World) -> String {
     let rollouts: Api<RolloutObject> = world.ns.api();
     let status = rollout_in(
         &rollouts,
@@ -610,172 +622,4 @@ async fn an_operator_killed_mid_rollout_resumes_at_the_same_step_and_promote_fin
         weights.lock().unwrap().clone(),
         [(100, 0), (80, 20), (40, 60), (100, 0)]
     );
-}
-
-#[tokio::test]
-async fn a_gateway_api_ab_test_routes_the_header_to_the_canary_then_promotes() {
-    let rollout = "apiVersion: gitops.rs/v1alpha1
-kind: Rollout
-metadata:
-  name: web
-spec:
-  targetRef: {name: web}
-  service: {port: 80, targetPort: 8080}
-  trafficRouting:
-    gatewayAPI: {gateways: [edge]}
-  strategy:
-    abTest:
-      match: [{headers: {x-canary: {exact: insider}}}]
-      iterations: 2
-      interval: 1s
-";
-    let world = start_world_with("ro-gw", rollout, &[], &[GATEWAY_CRDS]).await;
-    let first = initialized(&world).await;
-    let gvk = GroupVersionKind::gvk("gateway.networking.k8s.io", "v1", "HTTPRoute");
-    let routes: Api<DynamicObject> = Api::namespaced_with(
-        world.ns.client(),
-        world.name(),
-        &ApiResource::from_gvk(&gvk),
-    );
-    // Per stored version: the header rule's (header, value, backend), if any.
-    let seen = record(routes, |route| {
-        let rules = route["spec"]["rules"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
-        rules.iter().find_map(|r| {
-            let header = &r["matches"][0]["headers"][0];
-            header.is_object().then(|| {
-                (
-                    header["name"].as_str().unwrap_or_default().to_owned(),
-                    header["value"].as_str().unwrap_or_default().to_owned(),
-                    r["backendRefs"][0]["name"]
-                        .as_str()
-                        .unwrap_or_default()
-                        .to_owned(),
-                )
-            })
-        })
-    });
-    eventually("the HTTPRoute without header rule", LONG, || async {
-        Ok((seen.lock().unwrap().last() == Some(&None)).then_some(()))
-    })
-    .await
-    .unwrap();
-
-    world.commit(&[("app/deploy.yaml", Some(&deployment_yaml("web:2")))]);
-    let rollouts: Api<RolloutObject> = world.ns.api();
-    rollout_in(&rollouts, gitops_rollout::Phase::Healthy, "promoted", |s| {
-        s.rollout
-            .stable_revision
-            .as_ref()
-            .is_some_and(|r| *r != first)
-    })
-    .await;
-    let deployments: Api<Deployment> = world.ns.api();
-    assert_eq!(
-        image(&deployments.get("web-primary").await.unwrap()),
-        "web:2"
-    );
-    eventually("the HTTPRoute without header rule again", LONG, || async {
-        Ok(
-            (seen.lock().unwrap().len() >= 3 && seen.lock().unwrap().last() == Some(&None))
-                .then_some(()),
-        )
-    })
-    .await
-    .unwrap();
-    let insider = Some((
-        "x-canary".to_owned(),
-        "insider".to_owned(),
-        "web-canary".to_owned(),
-    ));
-    assert_eq!(seen.lock().unwrap().clone(), [None, insider, None]);
-}
-
-#[tokio::test]
-async fn a_blue_green_rollout_switches_the_active_service_when_promoted() {
-    let rollout = "apiVersion: gitops.rs/v1alpha1
-kind: Rollout
-metadata:
-  name: web
-spec:
-  targetRef: {name: web}
-  service: {port: 80, targetPort: 8080}
-  strategy:
-    blueGreen:
-      activeService: web
-      previewService: web-preview
-      autoPromotionEnabled: false
-      scaleDownDelaySeconds: 0
-";
-    let world = start_world_with("ro-bg", rollout, &[], &[]).await;
-    let first = initialized(&world).await;
-    let services: Api<DynamicObject> = Api::namespaced_with(
-        world.ns.client(),
-        world.name(),
-        &ApiResource::from_gvk(&GroupVersionKind::gvk("", "v1", "Service")),
-    );
-    let role = gitops_rollout::providers::ROLE_LABEL;
-    let active = record(services, move |service| {
-        service["spec"]["selector"][role]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned()
-    });
-    world.commit(&[("app/deploy.yaml", Some(&deployment_yaml("web:2")))]);
-    let rollouts: Api<RolloutObject> = world.ns.api();
-    rollout_in(
-        &rollouts,
-        gitops_rollout::Phase::Paused,
-        "at the promotion gate",
-        |s| {
-            s.rollout
-                .canary_revision
-                .as_ref()
-                .is_some_and(|r| *r != first)
-        },
-    )
-    .await;
-    let preview = world
-        .ns
-        .api::<k8s_openapi::api::core::v1::Service>()
-        .get("web-preview")
-        .await
-        .unwrap();
-    assert_eq!(
-        preview
-            .spec
-            .unwrap()
-            .selector
-            .unwrap()
-            .get(role)
-            .map(String::as_str),
-        Some("canary")
-    );
-    assert!(
-        !active.lock().unwrap().iter().any(|r| r == "canary"),
-        "active not switched before promotion"
-    );
-
-    give(&rollouts, gitops_rollout::Command::Promote).await;
-    rollout_in(&rollouts, gitops_rollout::Phase::Healthy, "promoted", |s| {
-        s.rollout
-            .stable_revision
-            .as_ref()
-            .is_some_and(|r| *r != first)
-    })
-    .await;
-    let deployments: Api<Deployment> = world.ns.api();
-    assert_eq!(
-        image(&deployments.get("web-primary").await.unwrap()),
-        "web:2"
-    );
-    // Active switched to the new pods, then back to the primary once it runs them.
-    let expected = ["stable", "canary", "stable"];
-    eventually("the active service's selector history", LONG, || async {
-        Ok((*active.lock().unwrap() == expected).then_some(()))
-    })
-    .await
-    .unwrap();
 }
