@@ -92,6 +92,31 @@ pub(crate) async fn reconcile(
     };
     ctx.observer
         .observe_reconcile(KIND, start.elapsed().as_secs_f64(), success);
+    let ready = status
+        .conditions
+        .iter()
+        .any(|c| c.type_ == READY && c.status == ConditionStatus::True);
+    ctx.observer
+        .set_ready(KIND, &key.namespace, &key.name, ready);
+    if status.rollout.stable_revision.is_some() {
+        let phase = phase_reason(status.rollout.phase);
+        ctx.observer.set_rollout(
+            &key.namespace,
+            &key.name,
+            status.rollout.canary_weight,
+            phase,
+        );
+    }
+    if let Some(run) = &status.last_analysis
+        && old
+            .last_analysis
+            .as_ref()
+            .is_none_or(|o| o.name != run.name)
+    {
+        let result = format!("{:?}", run.result);
+        ctx.observer
+            .add_analysis(&key.namespace, &key.name, &result);
+    }
     if old != status {
         super::apply_status(&ctx, &*object, &key, KIND, &status, &[], &[]).await?;
     }
