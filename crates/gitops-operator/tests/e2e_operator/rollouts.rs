@@ -5,6 +5,7 @@
 
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::AtomicUsize;
 
 use gitops_rollout::RolloutObject;
 use k8s_openapi::api::apps::v1::Deployment;
@@ -621,5 +622,84 @@ async fn an_operator_killed_mid_rollout_resumes_at_the_same_step_and_promote_fin
     assert_eq!(
         weights.lock().unwrap().clone(),
         [(100, 0), (80, 20), (40, 60), (100, 0)]
+    );
+}
+
+/// A loopback gate: answers 200 when `open`, 403 otherwise; counts the POSTs it got.
+fn start_gate(open: Arc<std::sync::atomic::AtomicBool>, calls: Arc<AtomicUsize>) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            let mut length = 0;
+            while reader.read_line(&mut line).unwrap_or(0) > 2 {
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+                line.clear();
+            }
+            let mut body = vec![0; length];
+            let _ = std::io::Read::read_exact(&mut reader, &mut body);
+            calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let status = if open.load(std::sync::atomic::Ordering::SeqCst) {
+                "200 OK"
+            } else {
+                "403 Forbidden"
+            };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            );
+        }
+    });
+    port
+}
+
+#[tokio::test]
+async fn a_confirm_promotion_webhook_holds_the_promotion_until_it_says_yes() {
+    let open = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let calls = Arc::new(AtomicUsize::new(0));
+    let port = start_gate(Arc::clone(&open), Arc::clone(&calls));
+    let mut rollout =
+        rollout_with_steps("        - setWeight: 20\n        - pause: {duration: 1s}\n");
+    rollout.push_str(&format!(
+        "  webhooks:\n    - {{name: gate, type: confirm-promotion, url: 'http://127.0.0.1:{port}/'}}\n"
+    ));
+    let world = start_world("ro-gate", &rollout, &[]).await;
+    let first = initialized(&world).await;
+    world.commit(&[("app/deploy.yaml", Some(&deployment_yaml("web:2")))]);
+    let rollouts: Api<RolloutObject> = world.ns.api();
+    eventually("the promotion held by the gate", LONG, || async {
+        let status = rollouts.get("web").await?.status.unwrap_or_default();
+        let held = status
+            .conditions
+            .iter()
+            .any(|c| c.type_ == "Ready" && c.reason == "WaitingForPromotionConfirmation");
+        Ok((held && calls.load(std::sync::atomic::Ordering::SeqCst) >= 2).then_some(()))
+    })
+    .await
+    .unwrap();
+    let deployments: Api<Deployment> = world.ns.api();
+    assert_eq!(
+        image(&deployments.get("web-primary").await.unwrap()),
+        "web:1"
+    );
+    let status = rollouts.get("web").await.unwrap().status.unwrap();
+    assert_eq!(status.rollout.canary_weight, 20, "still at the last step");
+
+    open.store(true, std::sync::atomic::Ordering::SeqCst);
+    rollout_in(&rollouts, gitops_rollout::Phase::Healthy, "promoted", |s| {
+        s.rollout
+            .stable_revision
+            .as_deref()
+            .is_some_and(|r| r != first)
+    })
+    .await;
+    assert_eq!(
+        image(&deployments.get("web-primary").await.unwrap()),
+        "web:2"
     );
 }

@@ -7,7 +7,9 @@
 //! changed, or the machine's `requeue_after` passed):
 //! 1. observes ([`observe`]): the target's pod-template revision and readiness, the primary's
 //!    revision and readiness, the analysis run measured now ([`analysis`]), a user command;
-//! 2. asks the pure machine what to do;
+//! 2. asks the pure machine what to do, and the `confirm-rollout` / `confirm-promotion`
+//!    webhooks ([`webhook`]) when the decision starts a revision or promotes it (a gate that
+//!    says no holds the whole decision);
 //! 3. acts ([`act`]): scales, copies the template into the primary, applies the provider's
 //!    objects for the new traffic state (server-side apply, field manager `gitops-rollout`),
 //!    starts and stops analysis runs, records an Event per phase change;
@@ -16,12 +18,14 @@
 mod act;
 mod analysis;
 mod observe;
+mod webhook;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use gitops_core::api::ConditionStatus;
 use gitops_rollout::object::{PROMOTED, READY, RolloutObjectStatus};
+use gitops_rollout::spec::WebhookKind;
 use gitops_rollout::{Phase, RolloutObject, plan::Plan};
 use k8s_openapi::api::apps::v1::Deployment;
 use kube::ResourceExt as _;
@@ -237,11 +241,29 @@ async fn run(
     }
     let run_result = analysis::tick(ctx, rollout, status, now).await;
     let (observations, command) = observe::observations(rollout, &workloads, status, run_result);
+    let decision = gitops_rollout::reconcile(rollout, &status.rollout, &observations, now)
+        .map_err(|e| Failure::invalid(e.to_string()))?;
+    if let Some(kind) = webhook::gate_of(&status.rollout, &decision)
+        && let Err(why) = webhook::ask(rollout, kind, phase_reason(decision.status.phase)).await
+    {
+        // Hold: nothing of this decision happens, the command stays unhandled, ask again soon.
+        let reason = match kind {
+            WebhookKind::ConfirmRollout => "WaitingForRolloutConfirmation",
+            WebhookKind::ConfirmPromotion => "WaitingForPromotionConfirmation",
+        };
+        set(
+            status,
+            READY,
+            ConditionStatus::False,
+            reason,
+            &why,
+            object.metadata.generation,
+        );
+        return Ok(Action::requeue(webhook::RETRY));
+    }
     if let Some(handled) = command {
         status.last_handled_command = Some(handled);
     }
-    let decision = gitops_rollout::reconcile(rollout, &status.rollout, &observations, now)
-        .map_err(|e| Failure::invalid(e.to_string()))?;
     act::execute(&edge, &workloads, &decision, status, now).await?;
     status.rollout = decision.status.clone();
     status.target_revision = Some(observations.revision.clone());
