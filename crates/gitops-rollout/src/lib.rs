@@ -10,6 +10,7 @@
 //! - [`analysis`]: argument templating, condition evaluation and run bookkeeping; the Prometheus
 //!   client (I/O) is in `analysis::prometheus` behind the `prometheus` feature.
 //! - [`simulate`]: runs the machine against a scripted cluster, for docs, tests and the CLI.
+//! - [`webhook`]: the `confirm-rollout` and `confirm-promotion` gates of `spec.webhooks`.
 //! - [`workload`]: the Flagger model of a target Deployment (its `-primary` copy, revisions).
 //! - [`object`]: the `Rollout` as a cluster object: its status, user commands, and (feature
 //!   `cluster`) its CRD; the operator's controller is the cluster edge of the machine.
@@ -55,6 +56,7 @@ pub mod readers;
 pub mod report;
 pub mod simulate;
 pub mod spec;
+pub mod webhook;
 pub mod workload;
 
 pub use machine::{
