@@ -176,6 +176,8 @@ pub(crate) enum GetCommand {
     Units(GetArgs),
     /// GitRepositories: artifact revision, suspended, Ready and its message
     Sources(GetArgs),
+    /// Rollouts: phase, canary weight, step, stable and canary revisions, message
+    Rollouts(GetArgs),
 }
 
 #[derive(Debug, Args)]
@@ -451,6 +453,45 @@ pub(crate) enum RolloutCommand {
     Simulate(SimulateArgs),
     /// Print the traffic provider's objects for a canary weight
     Render(RenderArgs),
+    /// Show a Rollout in the cluster: phase, step, weights, revisions, analysis
+    Status(RolloutStatusArgs),
+    /// Go past a pause, an inconclusive analysis or the blue-green gate
+    Promote(RolloutObjectArgs),
+    /// Stop the rollout: all traffic back to the stable revision
+    Abort(RolloutObjectArgs),
+    /// Hold the rollout where it is
+    Pause(RolloutObjectArgs),
+    /// Undo `pause`; measure an inconclusive analysis again
+    Resume(RolloutObjectArgs),
+    /// Start an aborted or rolled-back revision again from step 0
+    Retry(RolloutObjectArgs),
+}
+
+/// A Rollout in the cluster.
+#[derive(Debug, Args)]
+pub(crate) struct RolloutObjectArgs {
+    /// The Rollout's name
+    pub(crate) name: String,
+    /// Its namespace
+    #[arg(short, long, value_name = "NS", default_value = "default")]
+    pub(crate) namespace: String,
+    /// How long to wait for the operator to take the command
+    #[arg(long, value_name = "D", default_value = "1m", value_parser = parse_duration)]
+    pub(crate) timeout: std::time::Duration,
+    /// Output format
+    #[arg(short, long, value_enum, default_value_t = TimelineFormat::Text)]
+    pub(crate) output: TimelineFormat,
+    #[command(flatten)]
+    pub(crate) kube: KubeArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RolloutStatusArgs {
+    #[command(flatten)]
+    pub(crate) object: RolloutObjectArgs,
+    /// Keep printing whenever the status changes (until interrupted)
+    #[arg(short, long)]
+    pub(crate) watch: bool,
 }
 
 #[derive(Debug, Args)]

@@ -1,6 +1,6 @@
 //! The gitops operator: the pull-model agent that turns Git changes into cluster changes.
 //!
-//! Four controllers (kube-runtime) run while this replica holds the leader Lease:
+//! Five controllers (kube-runtime) run while this replica holds the leader Lease:
 //! - [`GitRepository`](gitops_core::api::GitRepository): fetches on its interval and on demand
 //!   (`reconcile.gitops.rs/requestedAt`), stores the artifact under the storage path and reports
 //!   `status.artifact`; the repositories of `spec.include` are copied in, and a new artifact of
@@ -16,7 +16,11 @@
 //! - [`HelmRelease`](gitops_core::api::HelmRelease): renders a chart (a GitRepository path, or a
 //!   HelmRepository chart by name and version range) with `values`/`valuesFrom`, runs its hooks,
 //!   applies it as a unit, heals or reports drift, and rolls a failed upgrade back to the last
-//!   good chart and values.
+//!   good chart and values;
+//! - `Rollout` ([`gitops_rollout::RolloutObject`]): progressive delivery of a target Deployment
+//!   (Flagger's model: a `-primary` copy serves the stable revision, the target is the canary),
+//!   each step decided by the pure [`gitops_rollout::reconcile`], traffic shifted through the
+//!   provider's objects, analysis measured against Prometheus (`--prometheus-address`).
 //!
 //! Leader election ([`Args::enable_leader_election`]) keeps one replica applying; the probes are
 //! in [`serve`], the metrics hook in [`observe`], artifact garbage collection in [`gc`].
@@ -125,6 +129,9 @@ pub struct Args {
     /// under 1024 leave them little room
     #[arg(long, value_name = "MIB", default_value_t = 2048)]
     pub render_memory_mib: u64,
+    /// Prometheus server of Rollout analysis metrics that name no address (e.g. http://prometheus.monitoring:9090)
+    #[arg(long, value_name = "URL")]
+    pub prometheus_address: Option<String>,
 }
 
 fn parse_duration(text: &str) -> Result<Duration, String> {
@@ -193,6 +200,7 @@ pub async fn run(args: Args, observer: Arc<dyn Observer>) -> anyhow::Result<()> 
             timeout: args.render_timeout,
             memory_bytes: args.render_memory_mib.saturating_mul(1 << 20),
         },
+        prometheus_address: args.prometheus_address.clone(),
     };
     std::fs::create_dir_all(&settings.storage).with_context(|| {
         format!(

@@ -1,7 +1,8 @@
 //! The metrics hook: what the controllers report as they work. The operator's Prometheus
 //! registry implements [`Observer`]; without one, [`NoopObserver`] discards everything.
 
-/// Receives the controllers' measurements. Kinds are `GitRepository` and `Kustomization`.
+/// Receives the controllers' measurements. Kinds are `GitRepository`, `HelmRepository`,
+/// `Kustomization`, `HelmRelease` and `Rollout`.
 pub trait Observer: Send + Sync {
     /// One reconciliation of an object of `kind` took `seconds` and succeeded or not.
     fn observe_reconcile(&self, kind: &str, seconds: f64, success: bool);
@@ -13,6 +14,10 @@ pub trait Observer: Send + Sync {
     fn add_pruned(&self, kind: &str, n: u64);
     /// One Git fetch took `seconds` and succeeded or not.
     fn observe_fetch(&self, seconds: f64, success: bool);
+    /// The canary weight and phase of a Rollout after a reconcile.
+    fn set_rollout(&self, _namespace: &str, _name: &str, _weight: u8, _phase: &str) {}
+    /// An analysis run of a Rollout ended with `result` (`Successful`, `Failed`, …).
+    fn add_analysis(&self, _namespace: &str, _name: &str, _result: &str) {}
 }
 
 /// An [`Observer`] that records nothing.
@@ -54,6 +59,14 @@ impl Observer for Both {
         self.0.observe_fetch(seconds, success);
         self.1.observe_fetch(seconds, success);
     }
+    fn set_rollout(&self, namespace: &str, name: &str, weight: u8, phase: &str) {
+        self.0.set_rollout(namespace, name, weight, phase);
+        self.1.set_rollout(namespace, name, weight, phase);
+    }
+    fn add_analysis(&self, namespace: &str, name: &str, result: &str) {
+        self.0.add_analysis(namespace, name, result);
+        self.1.add_analysis(namespace, name, result);
+    }
 }
 
 impl Observer for crate::http::Metrics {
@@ -71,5 +84,11 @@ impl Observer for crate::http::Metrics {
     }
     fn observe_fetch(&self, seconds: f64, success: bool) {
         crate::http::Metrics::observe_fetch(self, seconds, success);
+    }
+    fn set_rollout(&self, namespace: &str, name: &str, weight: u8, phase: &str) {
+        crate::http::Metrics::set_rollout(self, namespace, name, weight, phase);
+    }
+    fn add_analysis(&self, namespace: &str, name: &str, result: &str) {
+        crate::http::Metrics::add_analysis(self, namespace, name, result);
     }
 }

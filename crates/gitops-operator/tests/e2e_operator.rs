@@ -17,5 +17,9 @@ mod releases;
 mod remote;
 #[path = "e2e_operator/repositories.rs"]
 mod repositories;
+#[path = "e2e_operator/rollout_routers.rs"]
+mod rollout_routers;
+#[path = "e2e_operator/rollouts.rs"]
+mod rollouts;
 #[path = "e2e_operator/units.rs"]
 mod units;

@@ -10,10 +10,16 @@
 //! - [`analysis`]: argument templating, condition evaluation and run bookkeeping; the Prometheus
 //!   client (I/O) is in `analysis::prometheus` behind the `prometheus` feature.
 //! - [`simulate`]: runs the machine against a scripted cluster, for docs, tests and the CLI.
+//! - [`webhook`]: the `confirm-rollout` and `confirm-promotion` gates of `spec.webhooks`.
+//! - [`workload`]: the Flagger model of a target Deployment (its `-primary` copy, revisions).
+//! - [`object`]: the `Rollout` as a cluster object: its status, user commands, and (feature
+//!   `cluster`) its CRD; the operator's controller is the cluster edge of the machine.
+//! - [`report`]: rows and descriptions of live rollouts, for `gitops get rollouts` and
+//!   `gitops rollout status`.
 //!
-//! # Driving a rollout (the operator's API)
+//! # Driving a rollout (what the operator's Rollout controller does)
 //!
-//! Per reconcile of one `Rollout`, the controller:
+//! Per reconcile of one `Rollout`, the controller (`gitops-operator`):
 //! 1. gathers [`Observations`]: the target's current revision and replica count, whether the
 //!    canary and stable workloads are ready, results of analysis runs it is carrying out, and user
 //!    commands;
@@ -43,13 +49,19 @@
 pub mod analysis;
 pub mod load;
 pub mod machine;
+pub mod object;
 pub mod plan;
 pub mod providers;
 pub mod readers;
+pub mod report;
 pub mod simulate;
 pub mod spec;
+pub mod webhook;
+pub mod workload;
 
 pub use machine::{
     Action, Command, Decision, Observations, Phase, RolloutStatus, RunResult, Timestamp, reconcile,
 };
 pub use spec::Rollout;
+#[cfg(feature = "cluster")]
+pub use spec::RolloutObject;

@@ -10,6 +10,8 @@ use std::fmt;
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+pub use crate::webhook::{Webhook, WebhookKind};
+
 /// The API group and version of [`Rollout`].
 pub const API_VERSION: &str = "gitops.rs/v1alpha1";
 /// The kind of [`Rollout`].
@@ -47,6 +49,29 @@ pub struct Metadata {
 }
 
 /// The desired rollout behaviour.
+///
+/// With the `cluster` feature it is also the spec of the custom resource [`RolloutObject`]
+/// (`gitops.rs/v1alpha1` `Rollout`), whose status is [`crate::object::RolloutObjectStatus`].
+#[cfg_attr(feature = "cluster", derive(kube::CustomResource))]
+#[cfg_attr(
+    feature = "cluster",
+    kube(
+        group = "gitops.rs",
+        version = "v1alpha1",
+        kind = "Rollout",
+        root = "RolloutObject",
+        namespaced,
+        status = "crate::object::RolloutObjectStatus",
+        shortname = "ro",
+        category = "gitops",
+        derive = "PartialEq",
+        doc = "A progressive rollout of one workload: canary, blue-green or A/B, with analysis.",
+        printcolumn = r#"{"name":"Phase","type":"string","jsonPath":".status.phase"}"#,
+        printcolumn = r#"{"name":"Weight","type":"integer","jsonPath":".status.canaryWeight"}"#,
+        printcolumn = r#"{"name":"Revision","type":"string","jsonPath":".status.stableRevision"}"#,
+        printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
+    )
+)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RolloutSpec {
@@ -67,6 +92,10 @@ pub struct RolloutSpec {
     /// Analysis templates that steps refer to by name.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub analysis_templates: Vec<AnalysisTemplate>,
+    /// Gates asked over HTTP before a rollout starts or a revision is promoted (Flagger's
+    /// `confirm-rollout` and `confirm-promotion`); the operator calls them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub webhooks: Vec<Webhook>,
 }
 
 /// A reference to the workload being rolled out.
@@ -81,6 +110,14 @@ pub struct WorkloadRef {
     pub kind: String,
     /// The workload's name.
     pub name: String,
+}
+
+/// A number or a name, as Kubernetes' `IntOrString` (a structural CRD schema needs the marker).
+fn int_or_string(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "x-kubernetes-int-or-string": true,
+        "anyOf": [{"type": "integer"}, {"type": "string"}]
+    })
 }
 
 fn default_apps_v1() -> String {
@@ -103,6 +140,7 @@ pub struct ServiceSpec {
     pub port: Option<u16>,
     /// The container port (number or name) traffic goes to; default the service port.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "int_or_string")]
     pub target_port: Option<serde_json::Value>,
     /// The stable service; default `<name>-primary` (Flagger's naming).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -671,6 +709,7 @@ impl JsonSchema for Duration {
     fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
         schemars::json_schema!({
             "description": "A duration: seconds as an integer, or Go notation such as 30s, 5m, 1h30m.",
+            "x-kubernetes-int-or-string": true,
             "anyOf": [
                 {"type": "integer", "minimum": 0},
                 {"type": "string", "pattern": "^([0-9]+(ms|s|m|h))+$"}

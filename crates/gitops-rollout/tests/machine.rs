@@ -404,6 +404,7 @@ fn rollout_with(strategy: Strategy, provider: Option<ProviderKind>) -> Rollout {
                 args: Vec::new(),
                 metrics: vec![metric()],
             }],
+            webhooks: Vec::new(),
         },
     }
 }

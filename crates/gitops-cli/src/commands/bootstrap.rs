@@ -23,6 +23,7 @@ use crate::printer::Printer;
 pub(crate) fn run(args: &BootstrapArgs, printer: &Arc<Printer>) -> anyhow::Result<ExitStatus> {
     let mut install = InstallOptions {
         namespace: args.namespace.clone(),
+        extra_crds: vec![gitops_rollout::object::crd()],
         ..InstallOptions::default()
     };
     if let Some(image) = &args.image {

@@ -18,6 +18,7 @@ const FIELD_MANAGER: &str = "gitops-install";
 pub(crate) fn run(args: &InstallArgs, printer: &Arc<Printer>) -> anyhow::Result<ExitStatus> {
     let mut options = InstallOptions {
         namespace: args.namespace.clone(),
+        extra_crds: vec![gitops_rollout::object::crd()],
         ..InstallOptions::default()
     };
     if let Some(image) = &args.image {

@@ -14,12 +14,13 @@ mod objects;
 mod plan;
 mod repo;
 mod rollout;
+mod rollouts;
 mod source;
 
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use crate::cli::{Cli, Command, SourceCommand};
+use crate::cli::{Cli, Command, GetCommand, SourceCommand};
 use crate::printer::Printer;
 
 /// How a command ended, as the process exit code.
@@ -61,6 +62,7 @@ pub(crate) fn run(mut cli: Cli, printer: &Arc<Printer>) -> anyhow::Result<ExitSt
         Command::Source(SourceCommand::Fetch(args)) => fetch::run(&args, printer),
         Command::Install(args) => install::run(&args, printer),
         Command::Bootstrap(args) => bootstrap::run(&args, printer),
+        Command::Get(GetCommand::Rollouts(args)) => rollouts::get(&args, printer),
         Command::Get(command) => objects::get(&command, printer),
         Command::Reconcile(command) => objects::reconcile(&command, printer),
         Command::Suspend(command) => objects::suspend(&command, printer, true),

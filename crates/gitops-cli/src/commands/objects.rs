@@ -111,7 +111,7 @@ impl Target {
     }
 }
 
-fn block_on<T>(
+pub(crate) fn block_on<T>(
     kube: &KubeArgs,
     f: impl AsyncFnOnce(Client) -> anyhow::Result<T>,
 ) -> anyhow::Result<T> {
@@ -163,6 +163,7 @@ pub(crate) fn get(command: &GetCommand, printer: &Printer) -> anyhow::Result<Exi
     let (args, kinds, what): (&GetArgs, &[Kind], &str) = match command {
         GetCommand::Units(args) => (args, &UNITS, "units"),
         GetCommand::Sources(args) => (args, &SOURCES, "sources"),
+        GetCommand::Rollouts(_) => bail!("rollouts are listed by `rollouts::get`"),
     };
     let namespace = (!args.all_namespaces).then_some(args.namespace.as_str());
     block_on(&args.kube, async |client| {

@@ -1,9 +1,11 @@
-//! `gitops rollout`: simulate a rollout's timeline, render its provider objects.
+//! `gitops rollout`: simulate a rollout's timeline, render its provider objects; the commands
+//! against a cluster are in [`super::rollouts`].
 
 use std::path::Path;
 
 use anyhow::{Context, bail};
 use gitops_core::yaml::{self, Schema};
+use gitops_rollout::Command;
 use gitops_rollout::load::{self, Loaded};
 use gitops_rollout::providers::{self, TrafficState};
 use gitops_rollout::simulate::{self, Script};
@@ -17,6 +19,12 @@ pub(crate) fn run(command: &RolloutCommand, printer: &Printer) -> anyhow::Result
     match command {
         RolloutCommand::Simulate(args) => simulate(args, printer),
         RolloutCommand::Render(args) => render(args, printer),
+        RolloutCommand::Status(args) => super::rollouts::status(args, printer),
+        RolloutCommand::Promote(args) => super::rollouts::command(args, Command::Promote, printer),
+        RolloutCommand::Abort(args) => super::rollouts::command(args, Command::Abort, printer),
+        RolloutCommand::Pause(args) => super::rollouts::command(args, Command::Pause, printer),
+        RolloutCommand::Resume(args) => super::rollouts::command(args, Command::Resume, printer),
+        RolloutCommand::Retry(args) => super::rollouts::command(args, Command::Retry, printer),
     }
 }
 

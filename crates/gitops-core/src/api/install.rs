@@ -25,6 +25,10 @@ pub struct InstallOptions {
     pub namespace: String,
     /// The operator's container image.
     pub image: String,
+    /// CRDs of kinds the operator serves that are defined outside this crate (the `Rollout` of
+    /// gitops-rollout, which depends on this crate), installed after ours. Empty by default:
+    /// `gitops install` fills it.
+    pub extra_crds: Vec<Value>,
 }
 
 /// The operator's namespace by default.
@@ -47,6 +51,7 @@ impl Default for InstallOptions {
                 "ghcr.io/gitops-rs/gitops-operator:{}",
                 env!("CARGO_PKG_VERSION")
             ),
+            extra_crds: Vec::new(),
         }
     }
 }
@@ -62,6 +67,7 @@ pub fn install_manifests(options: &InstallOptions) -> Vec<Value> {
         "app.kubernetes.io/version": env!("CARGO_PKG_VERSION"),
     });
     let mut objects = crds();
+    objects.extend(options.extra_crds.iter().cloned());
     for crd in &mut objects {
         crd["metadata"]["labels"] = labels.clone();
     }
@@ -102,14 +108,27 @@ fn own_rights(labels: &Value) -> Value {
                 "apiGroups": [super::GROUP],
                 "resources": [
                     "gitrepositories", "helmrepositories", "kustomizations", "helmreleases",
-                    "receivers",
+                    "receivers", "rollouts",
                     "gitrepositories/status", "helmrepositories/status",
                     "kustomizations/status", "helmreleases/status", "receivers/status",
+                    "rollouts/status",
                     "gitrepositories/finalizers", "helmrepositories/finalizers",
                     "kustomizations/finalizers", "helmreleases/finalizers",
-                    "receivers/finalizers",
+                    "receivers/finalizers", "rollouts/finalizers",
                 ],
                 "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"],
+            },
+            // Rollouts: the target and primary Deployments, the Services and the routers'
+            // objects (SMI, Gateway API, Istio, NGINX Ingress).
+            {
+                "apiGroups": ["apps"],
+                "resources": ["deployments"],
+                "verbs": ["get", "list", "watch", "create", "update", "patch"],
+            },
+            {
+                "apiGroups": ["", "networking.k8s.io", "split.smi-spec.io", "gateway.networking.k8s.io", "networking.istio.io"],
+                "resources": ["services", "ingresses", "trafficsplits", "httproutes", "virtualservices", "destinationrules"],
+                "verbs": ["get", "list", "watch", "create", "update", "patch"],
             },
             {
                 "apiGroups": ["coordination.k8s.io"],
@@ -367,6 +386,7 @@ mod tests {
         let options = InstallOptions {
             namespace: "ops".into(),
             image: "registry.example/op:dev".into(),
+            extra_crds: Vec::new(),
         };
         let objects = install_manifests(&options);
         let deployment = objects.last().unwrap();

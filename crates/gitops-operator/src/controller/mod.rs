@@ -11,6 +11,7 @@ mod release_drift;
 mod remote;
 mod repochart;
 mod rollback;
+mod rollout;
 mod source;
 mod sync;
 mod unit;
@@ -53,6 +54,8 @@ pub struct Settings {
     pub identity: String,
     /// The bounds of every render (each runs in a child process, see [`crate::isolate`]).
     pub render_limits: crate::isolate::RenderLimits,
+    /// The Prometheus server of analysis metrics that name no address.
+    pub prometheus_address: Option<String>,
 }
 
 /// What outlives one leadership term: client, configuration and settings.
@@ -99,6 +102,8 @@ pub(crate) struct Context {
     pub(crate) settings: Settings,
     pub(crate) observer: Arc<dyn Observer>,
     pub(crate) recorder: Recorder,
+    /// Kinds to API resources, for what the Rollout controller applies (routers' kinds).
+    pub(crate) discovery: gitops_core::cluster::Discovery,
     /// The Kustomizations seen by the unit controller (for cycles and dependents).
     pub(crate) units: Store<Kustomization>,
     memory: Mutex<HashMap<(&'static str, UnitKey), Memory>>,
@@ -283,6 +288,14 @@ where
 /// Why a reconciliation returned an error (the controller retries it with backoff).
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum Error {
+    /// Reading the object itself failed.
+    #[error("cannot read {kind} {key}")]
+    Read {
+        kind: &'static str,
+        key: UnitKey,
+        #[source]
+        source: kube::Error,
+    },
     /// Writing the status failed.
     #[error("cannot write the status of {kind} {key}")]
     Status {
@@ -400,6 +413,7 @@ pub(crate) async fn run(shared: Shared, stop: impl Future<Output = ()> + Send + 
         },
     );
     let context = Arc::new(Context {
+        discovery: gitops_core::cluster::Discovery::new(client.clone()),
         client,
         config,
         settings,
@@ -482,8 +496,8 @@ pub(crate) async fn run(shared: Shared, stop: impl Future<Output = ()> + Send + 
                 tracing::debug!(error = %chain(&e), "GitRepository controller");
             }
         });
-    let helm_repos = Controller::new(helm_repos_api, wc)
-        .with_config(controller_config)
+    let helm_repos = Controller::new(helm_repos_api, wc.clone())
+        .with_config(controller_config.clone())
         .graceful_shutdown_on(crate::stopped(stop_rx.clone()))
         .run(
             helmrepo::reconcile,
@@ -495,13 +509,53 @@ pub(crate) async fn run(shared: Shared, stop: impl Future<Output = ()> + Send + 
                 tracing::debug!(error = %chain(&e), "HelmRepository controller");
             }
         });
+    let rollouts = rollouts(&context, &wc, controller_config, stop_rx.clone());
     let collector = collect_garbage(
         repos_api_for_gc,
         artifacts_dir,
         context.charts_dir(),
         crate::stopped(stop_rx_gc),
     );
-    tokio::join!(units, releases, sources, helm_repos, collector);
+    tokio::join!(units, releases, sources, helm_repos, rollouts, collector);
+}
+
+/// The Rollout controller, woken by its Rollouts and by their target and primary Deployments.
+fn rollouts(
+    context: &Arc<Context>,
+    wc: &watcher::Config,
+    config: kube::runtime::controller::Config,
+    stop: tokio::sync::watch::Receiver<bool>,
+) -> impl Future<Output = ()> + use<> {
+    let client = context.client.clone();
+    let (rollouts_api, deployments_api): (
+        Api<gitops_rollout::RolloutObject>,
+        Api<k8s_openapi::api::apps::v1::Deployment>,
+    ) = match &context.settings.namespace {
+        Some(ns) => (
+            Api::namespaced(client.clone(), ns),
+            Api::namespaced(client, ns),
+        ),
+        None => (Api::all(client.clone()), Api::all(client)),
+    };
+    let controller = Controller::new(rollouts_api, wc.clone()).with_config(config);
+    let store = controller.store();
+    controller
+        .watches(
+            deployments_api,
+            watcher::Config::default(),
+            rollout::workload_mapper(store),
+        )
+        .graceful_shutdown_on(crate::stopped(stop))
+        .run(
+            rollout::reconcile,
+            rollout::error_policy,
+            Arc::clone(context),
+        )
+        .for_each(|result| async move {
+            if let Err(e) = result {
+                tracing::debug!(error = %chain(&e), "Rollout controller");
+            }
+        })
 }
 
 /// Removes unreferenced artifacts every few minutes (see [`crate::gc`]).

@@ -35,6 +35,22 @@ struct ResultLabels {
     result: &'static str,
 }
 
+/// Labels of a rollout's phase gauge: one series per rollout and phase.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct PhaseLabels {
+    namespace: String,
+    name: String,
+    phase: String,
+}
+
+/// Labels of the analysis run counter.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct AnalysisLabels {
+    namespace: String,
+    name: String,
+    result: String,
+}
+
 type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
 
 /// The operator's metrics: reconcile durations by kind and result, a Ready gauge per object,
@@ -47,7 +63,21 @@ pub struct Metrics {
     applied: Family<KindLabels, Counter>,
     pruned: Family<KindLabels, Counter>,
     fetch: HistogramFamily<ResultLabels>,
+    rollout_weight: Family<ObjectLabels, Gauge>,
+    rollout_phase: Family<PhaseLabels, Gauge>,
+    analysis: Family<AnalysisLabels, Counter>,
 }
+
+/// The rollout phases, for the phase gauge (one series per phase, 1 for the current one).
+const PHASES: [&str; 7] = [
+    "Progressing",
+    "Paused",
+    "Analyzing",
+    "Promoting",
+    "Healthy",
+    "Degraded",
+    "RolledBack",
+];
 
 impl std::fmt::Debug for Metrics {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -106,7 +136,28 @@ impl Metrics {
             "Duration of one Git fetch, by result",
             fetch.clone(),
         );
+        let rollout_weight = Family::<ObjectLabels, Gauge>::default();
+        let rollout_phase = Family::<PhaseLabels, Gauge>::default();
+        let analysis = Family::<AnalysisLabels, Counter>::default();
+        registry.register(
+            "gitops_rollout_canary_weight",
+            "The canary's share of traffic (percent) of a Rollout",
+            rollout_weight.clone(),
+        );
+        registry.register(
+            "gitops_rollout_phase",
+            "A Rollout's phase: 1 for the current one, 0 for the others",
+            rollout_phase.clone(),
+        );
+        registry.register(
+            "gitops_rollout_analysis_runs",
+            "Analysis runs that ended, by Rollout and result",
+            analysis.clone(),
+        );
         Self {
+            rollout_weight,
+            rollout_phase,
+            analysis,
             registry,
             reconcile,
             ready,
@@ -164,6 +215,37 @@ impl Metrics {
             .observe(seconds);
     }
 
+    /// Sets the canary weight and phase of the Rollout `namespace`/`name`.
+    pub fn set_rollout(&self, namespace: &str, name: &str, weight: u8, phase: &str) {
+        self.rollout_weight
+            .get_or_create(&ObjectLabels {
+                kind: "Rollout".to_owned(),
+                namespace: namespace.to_owned(),
+                name: name.to_owned(),
+            })
+            .set(i64::from(weight));
+        for p in PHASES {
+            self.rollout_phase
+                .get_or_create(&PhaseLabels {
+                    namespace: namespace.to_owned(),
+                    name: name.to_owned(),
+                    phase: p.to_owned(),
+                })
+                .set(i64::from(p == phase));
+        }
+    }
+
+    /// Counts an analysis run of the Rollout `namespace`/`name` that ended with `result`.
+    pub fn add_analysis(&self, namespace: &str, name: &str, result: &str) {
+        self.analysis
+            .get_or_create(&AnalysisLabels {
+                namespace: namespace.to_owned(),
+                name: name.to_owned(),
+                result: result.to_owned(),
+            })
+            .inc();
+    }
+
     /// The metrics in the OpenMetrics text format, as `/metrics` serves them.
     #[must_use]
     pub fn encode(&self) -> String {
@@ -212,5 +294,22 @@ mod tests {
         let text = metrics.encode();
         assert!(text.contains("gitops_ready{kind=\"Kustomization\",namespace=\"a\",name=\"b\"} 0"));
         assert!(!text.contains("name=\"b\"} 1"), "{text}");
+    }
+
+    #[test]
+    fn a_rollout_reports_its_weight_its_phase_and_ended_runs() {
+        let metrics = Metrics::new();
+        metrics.set_rollout("shop", "web", 20, "Paused");
+        metrics.set_rollout("shop", "web", 50, "Analyzing");
+        metrics.add_analysis("shop", "web", "Failed");
+        let text = metrics.encode();
+        for line in [
+            "gitops_rollout_canary_weight{kind=\"Rollout\",namespace=\"shop\",name=\"web\"} 50",
+            "gitops_rollout_phase{namespace=\"shop\",name=\"web\",phase=\"Analyzing\"} 1",
+            "gitops_rollout_phase{namespace=\"shop\",name=\"web\",phase=\"Paused\"} 0",
+            "gitops_rollout_analysis_runs_total{namespace=\"shop\",name=\"web\",result=\"Failed\"} 1",
+        ] {
+            assert!(text.contains(line), "{line}\n{text}");
+        }
     }
 }

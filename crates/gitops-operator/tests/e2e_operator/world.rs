@@ -95,7 +95,10 @@ impl Drop for Operator {
 /// Installs the CRDs (server-side apply, idempotent) and waits until they are served.
 async fn install_crds(client: &Client) {
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    for crd in gitops_core::api::crds() {
+    for crd in gitops_core::api::crds()
+        .into_iter()
+        .chain([gitops_rollout::object::crd()])
+    {
         let name = crd["metadata"]["name"].as_str().unwrap().to_owned();
         crds.patch(
             &name,
@@ -109,13 +112,15 @@ async fn install_crds(client: &Client) {
         let ks: Api<Kustomization> = Api::all(client.clone());
         let repos: Api<GitRepository> = Api::all(client.clone());
         let helm_repos: Api<gitops_core::api::HelmRepository> = Api::all(client.clone());
+        let rollouts: Api<gitops_rollout::RolloutObject> = Api::all(client.clone());
         Ok(
             match (
                 ks.list(&Default::default()).await,
                 repos.list(&Default::default()).await,
                 helm_repos.list(&Default::default()).await,
+                rollouts.list(&Default::default()).await,
             ) {
-                (Ok(_), Ok(_), Ok(_)) => Some(()),
+                (Ok(_), Ok(_), Ok(_), Ok(_)) => Some(()),
                 _ => None,
             },
         )

@@ -218,7 +218,12 @@ impl MetricRun {
             message,
         });
         self.next_at = at.saturating_add(self.interval());
-        let taken = u32::try_from(self.measurements.len()).unwrap_or(u32::MAX);
+        // Counted, not `measurements.len()`: a run restored from a status keeps only the last.
+        let taken = self
+            .successful
+            .saturating_add(self.failed)
+            .saturating_add(self.inconclusive)
+            .saturating_add(self.errors);
         self.result = if self.failed > self.metric.failure_limit.unwrap_or(0) {
             Some(RunResult::Failed)
         } else if self.inconclusive > self.metric.inconclusive_limit.unwrap_or(0) {

@@ -122,9 +122,10 @@ pub struct RolloutStatus {
 }
 
 /// The outcome of an analysis run as the operator reports it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
 pub enum RunResult {
     /// Still measuring.
+    #[default]
     Running,
     /// Every metric passed.
     Successful,

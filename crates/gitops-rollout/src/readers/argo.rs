@@ -144,6 +144,7 @@ pub fn read(value: &Value) -> Result<(Rollout, Vec<Unsupported>), ReadError> {
                 traffic_routing,
                 strategy,
                 analysis_templates: Vec::new(),
+                webhooks: Vec::new(),
             },
         },
         out,

@@ -256,6 +256,7 @@ pub fn read(value: &Value) -> Result<(Rollout, Vec<Unsupported>), ReadError> {
             traffic_routing,
             strategy,
             analysis_templates: templates,
+            webhooks: Vec::new(),
         },
     };
     Ok((rollout, out))
