@@ -3,10 +3,11 @@
 
 use super::*;
 
-/// Jsonnet that doubles a string until it no longer fits in any memory budget.
-const MEMORY_BOMB: &str = "local double(s, n) = if n == 0 then s else double(s + s, n - 1);\n\
-                           { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'bomb' },\n\
-                             data: { big: double('x', 40) } }\n";
+/// Jsonnet that builds a 3-billion-character string while evaluating (only its length is
+/// written out, so the output limit never sees it): no memory budget holds it.
+const MEMORY_BOMB: &str = "{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'bomb' },\n\
+                           data: { n: std.toString(std.length(std.join('',\n\
+                             std.makeArray(300000000, function(i) 'xxxxxxxxxx')))) } }\n";
 
 /// Jsonnet that runs far longer than the render deadline in little memory (the range is lazy).
 const ENDLESS: &str = "{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'spin' },\n\
