@@ -86,8 +86,10 @@ async fn recovered(world: &World, name: &str, revision: &str) {
     .unwrap();
 }
 
-async fn thousand_object_world(prefix: &str) -> World {
-    let files = configmaps(1000, "one");
+/// A world whose unit `app` (prune on) holds `count` ConfigMaps with value "one", its operator
+/// running and its source polled every second.
+async fn unit_world(prefix: &str, count: usize) -> World {
+    let files = configmaps(count, "one");
     let mut world = World::new(prefix, &[("app/cms.yaml", &files)]).await;
     world.start_operator();
     world.create_source("1s").await;
@@ -103,7 +105,7 @@ async fn thousand_object_world(prefix: &str) -> World {
 #[tokio::test]
 async fn apiserver_killed_and_restarted_mid_apply_of_1000_objects() {
     let _turn = TURN.lock().await;
-    let mut world = thousand_object_world("fault-api").await;
+    let mut world = unit_world("fault-api", 1000).await;
     wait_for_partial_apply(&world, 20).await;
     let cluster = Cluster::shared().unwrap();
     cluster.stop_component("kube-apiserver").unwrap();
@@ -120,15 +122,7 @@ async fn apiserver_killed_and_restarted_mid_apply_of_1000_objects() {
 #[tokio::test]
 async fn etcd_stopped_for_30_seconds_during_a_change() {
     let _turn = TURN.lock().await;
-    let mut world = World::new("fault-etcd", &[("app/cms.yaml", &configmaps(50, "one"))]).await;
-    world.start_operator();
-    world.create_source("1s").await;
-    world
-        .create_unit(
-            "app",
-            json!({"path": "./app", "interval": "20s", "prune": true}),
-        )
-        .await;
+    let mut world = unit_world("fault-etcd", 50).await;
     world.ready_at("app", &world.head()).await;
     let cluster = Cluster::shared().unwrap();
     cluster.stop_component("etcd").unwrap();
@@ -150,7 +144,7 @@ async fn etcd_stopped_for_30_seconds_during_a_change() {
 #[tokio::test]
 async fn operator_sigkilled_mid_reconcile_and_restarted() {
     let _turn = TURN.lock().await;
-    let mut world = thousand_object_world("fault-kill").await;
+    let mut world = unit_world("fault-kill", 1000).await;
     wait_for_partial_apply(&world, 20).await;
     // SIGKILL: no shutdown, no lease release, the apply cut off wherever it was.
     world.operator.as_mut().unwrap().kill();
@@ -165,15 +159,7 @@ async fn operator_sigkilled_mid_reconcile_and_restarted() {
 #[tokio::test]
 async fn git_server_gone_during_a_change() {
     let _turn = TURN.lock().await;
-    let mut world = World::new("fault-git", &[("app/cms.yaml", &configmaps(20, "one"))]).await;
-    world.start_operator();
-    world.create_source("1s").await;
-    world
-        .create_unit(
-            "app",
-            json!({"path": "./app", "interval": "20s", "prune": true}),
-        )
-        .await;
+    let mut world = unit_world("fault-git", 20).await;
     let first = world.head();
     world.ready_at("app", &first).await;
     world.daemon.stop();
