@@ -98,29 +98,7 @@ pub fn table(rows: &[RolloutRow], all_namespaces: bool) -> String {
         }
         lines.push(cells);
     }
-    let widths: Vec<usize> = (0..lines[0].len())
-        .map(|i| {
-            lines
-                .iter()
-                .map(|l| l[i].chars().count())
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let mut out = String::new();
-    for line in &lines {
-        let mut text = String::new();
-        for (i, cell) in line.iter().enumerate() {
-            text.push_str(cell);
-            if i + 1 < line.len() {
-                let pad = widths[i] - cell.chars().count() + 3;
-                text.push_str(&" ".repeat(pad));
-            }
-        }
-        out.push_str(text.trim_end());
-        out.push('\n');
-    }
-    out
+    gitops_core::api::summary::align_columns(&lines)
 }
 
 /// `rollout` described for `gitops rollout status`: phase and message, step, weights,

@@ -116,23 +116,30 @@ pub fn table(rows: &[Row], all_namespaces: bool) -> String {
         }
         lines.push(cells);
     }
-    let columns = lines[0].len();
+    align_columns(&lines)
+}
+
+/// `lines` (a header row and data rows of the same length) as kubectl prints tables: each
+/// column padded to its widest cell plus three spaces, trailing space trimmed.
+#[must_use]
+pub fn align_columns(lines: &[Vec<String>]) -> String {
+    let columns = lines.first().map_or(0, Vec::len);
     let widths: Vec<usize> = (0..columns)
         .map(|i| {
             lines
                 .iter()
-                .map(|l| l[i].chars().count())
+                .map(|l| l.get(i).map_or(0, |c| c.chars().count()))
                 .max()
                 .unwrap_or(0)
         })
         .collect();
     let mut out = String::new();
-    for line in &lines {
+    for line in lines {
         let mut text = String::new();
         for (i, cell) in line.iter().enumerate() {
             text.push_str(cell);
             if i + 1 < columns {
-                let pad = widths[i] - cell.chars().count() + 3;
+                let pad = widths.get(i).copied().unwrap_or(0) - cell.chars().count() + 3;
                 text.extend(std::iter::repeat_n(' ', pad));
             }
         }

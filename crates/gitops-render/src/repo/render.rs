@@ -140,11 +140,10 @@ fn render_helm_release(
             .values_file
             .iter()
             .chain(&chart.spec.values_files);
+        let boundary = gitops_core::confine::Boundary::new(source_root).ok();
         for file in files {
-            let inside = join_inside(source_root, file).filter(|path| {
-                gitops_core::confine::Boundary::new(source_root)
-                    .is_ok_and(|boundary| boundary.contains(path))
-            });
+            let inside = join_inside(source_root, file)
+                .filter(|path| boundary.as_ref().is_some_and(|b| b.contains(path)));
             match inside {
                 Some(path) => render.helm.values_files.push(path),
                 None => {
